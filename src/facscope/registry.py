@@ -27,7 +27,9 @@ class Registry(Generic[T]):
         self._entries: dict[str, Callable[..., T]] = {}
         self._help: dict[str, str] = {}
 
-    def register(self, name: str, *, help: str | None = None) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    def register(
+        self, name: str, *, help: str | None = None
+    ) -> Callable[[Callable[..., T]], Callable[..., T]]:
         """Decorator that registers ``factory`` under ``name`` (lower-case, unique)."""
         key = name.lower()
 

@@ -1,0 +1,1 @@
+"""The ``facscope`` command line: thin wrappers that parse flags and call library functions."""

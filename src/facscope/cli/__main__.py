@@ -1,0 +1,3 @@
+from facscope.cli.main import main
+
+main()

@@ -1,0 +1,60 @@
+"""Helpers shared by CLI commands: inputs with an embedded default, JSON output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from facscope.errors import ConfigError, FaceNotFoundError
+from facscope.types import Face
+
+IMAGE_ARG = click.argument("image", required=False, type=click.Path(dir_okay=True, path_type=Path))
+DETECTOR_OPT = click.option(
+    "--detector",
+    default="mtcnn",
+    show_default=True,
+    help="Face detector: mtcnn, haar, or yunet (needs a model file).",
+)
+
+
+def load_input_image(image: Path | None) -> tuple[np.ndarray, str]:
+    """The image at ``image`` (RGB uint8) and its display name, or the embedded default."""
+    if image is None:
+        from facscope.samples import DEFAULT_IMAGE_NAME, default_image
+
+        return default_image(), DEFAULT_IMAGE_NAME
+    from facscope.io import load_image
+
+    return load_image(image), str(image)
+
+
+def pick_face(faces: list[Face], which: str, name: str) -> Face:
+    """``largest`` or a 0-based index into ``faces`` (largest first)."""
+    if not faces:
+        raise FaceNotFoundError(
+            f"{name}: no face found; try another --detector or a larger, frontal face"
+        )
+    if which == "largest":
+        return faces[0]
+    try:
+        idx = int(which)
+    except ValueError:
+        raise ConfigError(f"--face must be 'largest' or a face index; got {which!r}") from None
+    if not 0 <= idx < len(faces):
+        raise ConfigError(
+            f"--face {idx}: {name} has {len(faces)} face(s), indices 0..{len(faces) - 1}"
+        )
+    return faces[idx]
+
+
+def default_output(image: Path | None, suffix: str) -> Path:
+    stem = "astronaut" if image is None else image.stem
+    return Path(f"{stem}_{suffix}.png")
+
+
+def echo_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
