@@ -123,3 +123,22 @@ def test_save_round_trip_and_atomicity(tmp_path, rgb):
     assert sorted(f.name for f in tmp_path.iterdir()) == ["sub"]
     write_json(tmp_path / "z.json", {"a": 1})
     assert (tmp_path / "z.json").read_text() == '{\n  "a": 1\n}\n'
+
+
+def test_frames_sorted_numerically_and_gaps(tmp_path):
+    from facscope.errors import ConfigError
+    from facscope.io import frame_gaps, frame_number, list_frames
+
+    for n in (1, 2, 10, 9, 100, 4):
+        (tmp_path / f"img{n}.jpg").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("ignored")
+    frames = list_frames(tmp_path)
+    nums = [frame_number(p) for p in frames]
+    assert nums == [1, 2, 4, 9, 10, 100]
+    assert frame_gaps(nums) == [(3, 3), (5, 8), (11, 99)]
+    assert frame_number("006_3_120.jpg") == 120 and frame_number("reg_img007.jpg") == 7
+    (tmp_path / "img004.jpg").write_bytes(b"x")
+    with pytest.raises(ConfigError, match="share frame number 4"):
+        list_frames(tmp_path)
+    with pytest.raises(InputFileError, match="no such frame folder"):
+        list_frames(tmp_path / "missing")

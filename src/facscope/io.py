@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -25,6 +26,9 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "MAX_IMAGE_PIXELS",
     "atomic_path",
+    "frame_gaps",
+    "frame_number",
+    "list_frames",
     "load_image",
     "save_image",
     "to_rgb_uint8",
@@ -197,3 +201,47 @@ def write_json(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 2
     return write_text(
         path, json.dumps(obj, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Frame folders
+
+_LAST_INT = re.compile(r"(\d+)(?!.*\d)")
+
+
+def frame_number(path: str | os.PathLike[str]) -> int:
+    """The frame number of a frame file: the last integer group in its name (``img12.jpg`` → 12,
+    ``006_3_120.jpg`` → 120, ``reg_img007.jpg`` → 7)."""
+    m = _LAST_INT.search(Path(path).stem)
+    if m is None:
+        raise ConfigError(
+            f"{path}: frame file name has no number; frames must be numbered (img1.jpg, …)"
+        )
+    return int(m.group(1))
+
+
+def list_frames(folder: str | os.PathLike[str]) -> list[Path]:
+    """Image files in ``folder`` sorted by frame number (numerically, not lexically).
+
+    Raises :class:`InputFileError` if the folder is missing or holds no numbered images, and
+    :class:`ConfigError` if two files share a frame number.
+    """
+    d = Path(folder)
+    if not d.is_dir():
+        raise InputFileError(f"{d}: no such frame folder")
+    files = [
+        p for p in d.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    ]
+    numbered = [(frame_number(p), p) for p in files if _LAST_INT.search(p.stem)]
+    if not numbered:
+        raise InputFileError(f"{d}: no numbered image frames ({', '.join(IMAGE_SUFFIXES)}) found")
+    numbered.sort(key=lambda t: (t[0], t[1].name))
+    for (a, pa), (b, pb) in zip(numbered, numbered[1:]):
+        if a == b:
+            raise ConfigError(f"{d}: frames {pa.name} and {pb.name} share frame number {a}")
+    return [p for _, p in numbered]
+
+
+def frame_gaps(numbers: list[int]) -> list[tuple[int, int]]:
+    """Missing runs in sorted frame numbers, as inclusive (first_missing, last_missing) pairs."""
+    return [(a + 1, b - 1) for a, b in zip(numbers, numbers[1:]) if b - a > 1]

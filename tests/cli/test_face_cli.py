@@ -16,7 +16,11 @@ from facscope.cli.main import cli
 
 def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "facscope.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=120
+        [sys.executable, "-m", "facscope.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
     )
 
 
@@ -65,7 +69,10 @@ def test_align_regions_zoom_write_images(tmp_path):
     res = runner.invoke(cli, ["regions", "-o", str(tmp_path / "r.png")])
     assert res.exit_code == 0 and Image.open(tmp_path / "r.png").size == (512, 512)
 
-    res = runner.invoke(cli, ["zoom", "--region", "mouth", "--scale", "1.5", "-o", str(tmp_path / "z.png"), "--json"])
+    res = runner.invoke(
+        cli,
+        ["zoom", "--region", "mouth", "--scale", "1.5", "-o", str(tmp_path / "z.png"), "--json"],
+    )
     assert res.exit_code == 0, res.output
     info = json.loads(res.output)
     x1, y1, x2, y2 = info["box"]
@@ -75,7 +82,9 @@ def test_align_regions_zoom_write_images(tmp_path):
 
 def test_zoom_box_and_errors(tmp_path):
     runner = CliRunner()
-    res = runner.invoke(cli, ["zoom", "--box", "100,100,200,150", "-o", str(tmp_path / "b.png"), "--json"])
+    res = runner.invoke(
+        cli, ["zoom", "--box", "100,100,200,150", "-o", str(tmp_path / "b.png"), "--json"]
+    )
     assert res.exit_code == 0 and json.loads(res.output)["box"] == [100, 100, 200, 150]
     res = runner.invoke(cli, ["zoom", "--region", "elbow", "-o", str(tmp_path / "e.png")])
     assert res.exit_code == 1 and "region must be one of" in res.output
@@ -87,7 +96,9 @@ def test_zoom_box_and_errors(tmp_path):
 
 def test_align_without_a_face_fails_clearly(tmp_path):
     Image.fromarray(np.full((120, 160, 3), 90, np.uint8)).save(tmp_path / "wall.png")
-    res = CliRunner().invoke(cli, ["align", str(tmp_path / "wall.png"), "-o", str(tmp_path / "x.png")])
+    res = CliRunner().invoke(
+        cli, ["align", str(tmp_path / "wall.png"), "-o", str(tmp_path / "x.png")]
+    )
     assert res.exit_code == 1 and "wall.png: no face found" in res.output
 
 

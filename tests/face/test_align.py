@@ -23,10 +23,19 @@ def test_lfw_faces_align_to_the_template():
 
     errs = []
     for crop in lfw_faces()[:100:4]:
-        g = cv2.copyMakeBorder(cv2.resize(crop, (100, 100), interpolation=cv2.INTER_CUBIC), 20, 20, 20, 20, cv2.BORDER_REPLICATE)
+        g = cv2.copyMakeBorder(
+            cv2.resize(crop, (100, 100), interpolation=cv2.INTER_CUBIC),
+            20,
+            20,
+            20,
+            20,
+            cv2.BORDER_REPLICATE,
+        )
         faces = detect_faces(g)
         if faces:
-            errs.append(np.linalg.norm(align_face(g, faces[0]).landmarks() - TEMPLATE * 256, axis=1))
+            errs.append(
+                np.linalg.norm(align_face(g, faces[0]).landmarks() - TEMPLATE * 256, axis=1)
+            )
     med = np.median(np.array(errs), axis=0)
     assert len(errs) >= 22
     assert med[[0, 1, 3, 4]].max() < 5.0  # eyes and mouth corners

@@ -6,8 +6,21 @@ from facscope.face import AU_REGIONS, REGION_NAMES, REGIONS, TEMPLATE, region_bo
 from facscope.types import View
 
 REQUIRED = {
-    "forehead", "left_brow", "right_brow", "glabella", "left_eye", "right_eye", "nose", "left_cheek",
-    "right_cheek", "left_nasolabial", "right_nasolabial", "mouth", "left_lip_corner", "right_lip_corner", "chin",
+    "forehead",
+    "left_brow",
+    "right_brow",
+    "glabella",
+    "left_eye",
+    "right_eye",
+    "nose",
+    "left_cheek",
+    "right_cheek",
+    "left_nasolabial",
+    "right_nasolabial",
+    "mouth",
+    "left_lip_corner",
+    "right_lip_corner",
+    "chin",
 }
 
 
@@ -26,9 +39,15 @@ def test_regions_contain_their_landmarks_and_follow_facs_laterality():
 
     # the subject's right eye is on the viewer's left
     assert inside("right_eye", eye_img_left) and inside("left_eye", eye_img_right)
-    assert inside("nose", nose) and inside("mouth", mouth_img_left) and inside("mouth", mouth_img_right)
+    assert (
+        inside("nose", nose)
+        and inside("mouth", mouth_img_left)
+        and inside("mouth", mouth_img_right)
+    )
     assert inside("right_lip_corner", mouth_img_left) and inside("left_lip_corner", mouth_img_right)
-    assert REGIONS["forehead"].y2 <= REGIONS["left_eye"].y1 < REGIONS["mouth"].y1 < REGIONS["chin"].y1
+    assert (
+        REGIONS["forehead"].y2 <= REGIONS["left_eye"].y1 < REGIONS["mouth"].y1 < REGIONS["chin"].y1
+    )
 
 
 def test_mirror_symmetry_of_left_right_pairs():

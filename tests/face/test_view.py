@@ -22,8 +22,6 @@ def _box(draw, w, h):
     return BBox(x1, y1, x1 + bw, y1 + bh)
 
 
-
-
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_zoom_of_zoom_of_zoom_maps_back_within_half_a_pixel(data):
