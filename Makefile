@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev
+EXTRAS ?= dev,video
 PIP_FLAGS ?= -q --disable-pip-version-check
 
 .PHONY: demo test lint bench clean

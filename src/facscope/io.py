@@ -9,6 +9,7 @@ killed process leaves either the old file or the new one, never half of one.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import re
@@ -236,7 +237,7 @@ def list_frames(folder: str | os.PathLike[str]) -> list[Path]:
     if not numbered:
         raise InputFileError(f"{d}: no numbered image frames ({', '.join(IMAGE_SUFFIXES)}) found")
     numbered.sort(key=lambda t: (t[0], t[1].name))
-    for (a, pa), (b, pb) in zip(numbered, numbered[1:]):
+    for (a, pa), (b, pb) in itertools.pairwise(numbered):
         if a == b:
             raise ConfigError(f"{d}: frames {pa.name} and {pb.name} share frame number {a}")
     return [p for _, p in numbered]
@@ -244,4 +245,4 @@ def list_frames(folder: str | os.PathLike[str]) -> list[Path]:
 
 def frame_gaps(numbers: list[int]) -> list[tuple[int, int]]:
     """Missing runs in sorted frame numbers, as inclusive (first_missing, last_missing) pairs."""
-    return [(a + 1, b - 1) for a, b in zip(numbers, numbers[1:]) if b - a > 1]
+    return [(a + 1, b - 1) for a, b in itertools.pairwise(numbers) if b - a > 1]
