@@ -29,11 +29,12 @@ $(BIN)/.installed-all: pyproject.toml | $(BIN)/python
 
 demo: $(BIN)/.installed-core
 	mkdir -p demo-out
+	$(BIN)/facscope analyze --out demo-out/agent
 	$(BIN)/facscope detect -o demo-out/faces.png
 	$(BIN)/facscope regions -o demo-out/regions.png
 	$(BIN)/facscope align -o demo-out/aligned.png
 	$(BIN)/facscope zoom --region mouth --scale 1.3 -o demo-out/mouth.png --json
-	@echo "demo pictures written to demo-out/"
+	@echo "demo written to demo-out/ (open demo-out/agent/report.html)"
 
 test: $(BIN)/.installed-all
 	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
@@ -42,8 +43,9 @@ lint: $(BIN)/.installed-all
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-bench: $(BIN)/.installed-core
+bench: $(BIN)/.installed-all
 	$(BIN)/python benchmarks/face.py
+	$(BIN)/python benchmarks/agent.py
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

@@ -142,3 +142,29 @@ def test_frames_sorted_numerically_and_gaps(tmp_path):
         list_frames(tmp_path)
     with pytest.raises(InputFileError, match="no such frame folder"):
         list_frames(tmp_path / "missing")
+
+
+def test_atomic_writes_honour_the_umask(tmp_path, rgb):
+    import stat
+
+    from facscope.io import _UMASK
+
+    p = save_image(tmp_path / "m.png", rgb)
+    assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~_UMASK != 0o600
+
+
+def test_atomic_dir_replaces_whole_or_not_at_all(tmp_path):
+    import stat
+
+    from facscope.io import _UMASK, atomic_dir
+
+    dest = tmp_path / "out"
+    with atomic_dir(dest) as tmp:
+        (tmp / "a.txt").write_text("1")
+    assert (dest / "a.txt").read_text() == "1"
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o777 & ~_UMASK
+    with pytest.raises(RuntimeError), atomic_dir(dest) as tmp:
+        (tmp / "b.txt").write_text("2")
+        raise RuntimeError("killed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in dest.iterdir()) == ["a.txt"]

@@ -26,6 +26,7 @@ from facscope.errors import ConfigError, ImageDecodeError, InputFileError
 __all__ = [
     "IMAGE_SUFFIXES",
     "MAX_IMAGE_PIXELS",
+    "atomic_dir",
     "atomic_path",
     "frame_gaps",
     "frame_number",
@@ -145,6 +146,16 @@ def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: read once: os.umask can only be read by setting it, which is not thread-safe
+_UMASK = _read_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is renamed onto ``path``.
@@ -158,12 +169,36 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     )
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; honour the umask instead
     try:
         yield tmp_path
         os.replace(tmp_path, dest)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; on success it replaces ``path`` whole.
+
+    A crash or kill leaves either the old folder or the new one at ``path``, never a half-written
+    one (leftover temporaries are named ``.NAME.tmp-*``). The folder gets the usual permissions.
+    """
+    import shutil
+
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
+    os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes 0700 folders
+    try:
+        yield tmp
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
 
 
 def save_image(path: str | os.PathLike[str], image: np.ndarray, *, quality: int = 95) -> Path:
@@ -246,3 +281,166 @@ def list_frames(folder: str | os.PathLike[str]) -> list[Path]:
 def frame_gaps(numbers: list[int]) -> list[tuple[int, int]]:
     """Missing runs in sorted frame numbers, as inclusive (first_missing, last_missing) pairs."""
     return [(a + 1, b - 1) for a, b in itertools.pairwise(numbers) if b - a > 1]
+
+
+# --------------------------------------------------------------------------------------------
+# Videos (PyAV, the ``video`` extra)
+
+#: File suffixes treated as videos (anything PyAV/FFmpeg decodes works; these are recognised
+#: by name when a path could be either a video or something else).
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".m4v", ".wmv")
+
+
+def _import_av() -> Any:
+    try:
+        import av
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ConfigError(
+            "reading videos needs PyAV; install it with: pip install 'facscope[video]'"
+        ) from None
+    return av
+
+
+class VideoReader:
+    """Random access by frame position to a video file, decoding only what is asked for.
+
+    Positions are 0-based in decode (presentation) order. The frame count comes from the
+    container header, or from counting the stream's packets when the header has none; reading
+    a position the decoder never reaches raises :class:`ImageDecodeError`.
+
+    Args:
+        path: a video file FFmpeg can decode.
+
+    Raises:
+        InputFileError: the path is missing, a directory or unreadable.
+        ImageDecodeError: the file is empty, not a video, or has no video stream.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        av = _import_av()
+        self.path = check_file(path, "a video file")
+        try:
+            with av.open(str(self.path)) as container:
+                if not container.streams.video:
+                    raise ImageDecodeError(f"{self.path}: has no video stream")
+                stream = container.streams.video[0]
+                rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+                self.fps: float | None = float(rate) if rate else None
+                self.width = int(stream.codec_context.width)
+                self.height = int(stream.codec_context.height)
+                count = int(stream.frames or 0)
+                if count <= 0:
+                    count = sum(1 for pkt in container.demux(stream) if pkt.size)
+        except ImageDecodeError:
+            raise
+        except (av.error.FFmpegError, OSError, ValueError) as exc:
+            raise ImageDecodeError(f"{self.path}: cannot open as a video ({exc})") from None
+        if count <= 0:
+            raise ImageDecodeError(f"{self.path}: the video has no frames")
+        self._len = count
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __repr__(self) -> str:
+        return f"VideoReader({str(self.path)!r}, frames={self._len}, fps={self.fps})"
+
+    def read(self, positions: list[int] | tuple[int, ...]) -> dict[int, np.ndarray]:
+        """Decode the frames at ``positions`` (0-based) as RGB ``uint8``; one pass over the file."""
+        av = _import_av()
+        wanted = sorted({int(p) for p in positions})
+        if not wanted:
+            return {}
+        if wanted[0] < 0 or wanted[-1] >= self._len:
+            raise ConfigError(
+                f"{self.path}: frame positions must be in [0, {self._len - 1}]; got {wanted}"
+            )
+        out: dict[int, np.ndarray] = {}
+        todo = set(wanted)
+        try:
+            with av.open(str(self.path)) as container:
+                stream = container.streams.video[0]
+                stream.thread_type = "AUTO"
+                for i, frame in enumerate(container.decode(stream)):
+                    if i in todo:
+                        out[i] = np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
+                        todo.discard(i)
+                        if not todo:
+                            break
+        except (av.error.FFmpegError, OSError, ValueError) as exc:
+            raise ImageDecodeError(f"{self.path}: video decoding failed ({exc})") from None
+        if todo:
+            raise ImageDecodeError(
+                f"{self.path}: the decoder stopped before frame position(s) {sorted(todo)} "
+                f"(the header promised {self._len} frames); the file may be truncated"
+            )
+        return out
+
+    def iter_range(self, start: int, stop: int) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(position, RGB frame)`` for positions ``start ≤ p < stop`` in one decoding pass."""
+        av = _import_av()
+        start, stop = max(0, int(start)), min(self._len, int(stop))
+        if stop <= start:
+            return
+        try:
+            with av.open(str(self.path)) as container:
+                stream = container.streams.video[0]
+                stream.thread_type = "AUTO"
+                for i, frame in enumerate(container.decode(stream)):
+                    if i >= start:
+                        yield i, np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
+                    if i + 1 >= stop:
+                        return
+        except (av.error.FFmpegError, OSError, ValueError) as exc:
+            raise ImageDecodeError(f"{self.path}: video decoding failed ({exc})") from None
+        raise ImageDecodeError(
+            f"{self.path}: the decoder stopped before frame position {stop - 1} "
+            f"(the header promised {self._len} frames); the file may be truncated"
+        )
+
+
+def write_video(
+    path: str | os.PathLike[str],
+    frames: list[np.ndarray],
+    fps: float,
+    *,
+    codec: str = "ffv1",
+) -> Path:
+    """Write RGB ``uint8`` frames as a video, atomically (``ffv1`` in .mkv/.avi is lossless)."""
+    from fractions import Fraction
+
+    av = _import_av()
+    if not frames:
+        raise ConfigError("write_video needs at least one frame")
+    if fps <= 0:
+        raise ConfigError(f"fps must be > 0; got {fps}")
+    first = to_rgb_uint8(frames[0])
+    h, w = first.shape[:2]
+    pix = {"libx264": "yuv420p", "mpeg4": "yuv420p", "mjpeg": "yuvj420p", "ffv1": "bgr0"}.get(
+        codec, "rgb24"
+    )
+    dest = Path(path)
+    with (
+        atomic_path(dest) as tmp,
+        av.open(str(tmp), mode="w", format=_container_format(dest)) as out,
+    ):
+        stream = out.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
+        stream.width, stream.height, stream.pix_fmt = w, h, pix
+        for f in frames:
+            img = to_rgb_uint8(f)
+            if img.shape[:2] != (h, w):
+                raise ConfigError(f"all frames must be {w}×{h}; got {img.shape[1]}×{img.shape[0]}")
+            for pkt in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(pkt)
+        for pkt in stream.encode():
+            out.mux(pkt)
+    return dest
+
+
+def _container_format(path: Path) -> str | None:
+    return {".mkv": "matroska", ".avi": "avi", ".mp4": "mp4", ".mov": "mov"}.get(
+        path.suffix.lower()
+    )
+
+
+__all__ += ["VIDEO_SUFFIXES", "VideoReader", "write_video"]

@@ -1,0 +1,314 @@
+"""Evaluating an agent over a dataset: per-sample JSONL written as it goes, resumable, then
+accuracy / macro-F1 over the 7 classes, AU F1, zoom rate and turns per emotion, parse failures
+and latency.
+
+:func:`evaluate_agent` takes any iterable of :class:`facscope.data.sample.Sample` (still images
+or clips). One JSON line per sample is appended to ``results.jsonl`` and fsync'd as soon as its
+episode ends, so a killed run resumes where it stopped: samples whose id is already in the file
+are skipped. A sample that cannot be loaded or whose episode fails is recorded with its error
+and the run carries on. :func:`summarize` turns the lines into ``metrics.json``.
+
+Emotion metrics are over a fixed class list (``FER7`` for still-image FER, ``ME7`` for
+micro-expressions): a failed answer, or an answer outside the list, counts as wrong for its true
+class and as a prediction of no class (it is a false negative, never a false positive).
+Samples whose label is outside the list are not scored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from facscope.agent.loop import Agent, AgentInput
+from facscope.errors import ConfigError
+from facscope.facs import FER7, ME7
+
+__all__ = [
+    "CLASS_SETS",
+    "choose_classes",
+    "evaluate_agent",
+    "read_results",
+    "sample_input",
+    "summarize",
+]
+
+CLASS_SETS: dict[str, tuple[str, ...]] = {"fer7": FER7, "me7": ME7}
+_OTHER = "<no valid answer>"
+
+
+def choose_classes(labels: Iterable[str | None], name: str = "auto") -> tuple[str, ...]:
+    """The 7 classes to score: ``fer7``, ``me7``, or ``auto`` (ME7 when the labels hold contempt
+    and no neutral, FER7 otherwise)."""
+    if name != "auto":
+        if name not in CLASS_SETS:
+            raise ConfigError(
+                f"classes must be 'auto' or one of {sorted(CLASS_SETS)}; got {name!r}"
+            )
+        return CLASS_SETS[name]
+    seen = {lab for lab in labels if lab}
+    return ME7 if "contempt" in seen and "neutral" not in seen else FER7
+
+
+def sample_input(sample: Any) -> AgentInput:
+    """The agent input of a dataset sample: its image, or its clip with onset and apex.
+
+    A clip without an annotated apex uses the middle of onset..offset (or of the clip).
+    """
+    labels = {
+        "id": sample.sample_id,
+        "emotion": sample.label,
+        "aus": [a.number for a in sample.aus] if sample.aus else None,
+    }
+    if sample.image is not None:
+        from facscope.io import load_image
+
+        return AgentInput(image=load_image(sample.image), name=sample.sample_id, labels=labels)
+    from facscope.motion.clip import open_clip
+
+    clip = open_clip(sample.frames_dir or sample.video, fps=sample.fps)
+    onset = sample.onset if sample.onset is not None else clip.numbers[0]
+    apex = sample.apex
+    if apex is None:
+        offset = sample.offset if sample.offset is not None else clip.numbers[-1]
+        apex = (onset + offset) // 2
+    return AgentInput(clip=clip, onset=onset, apex=apex, name=sample.sample_id, labels=labels)
+
+
+def read_results(path: str | Path) -> list[dict[str, Any]]:
+    """The records of a results JSONL file (a torn last line from a kill is ignored)."""
+    p = Path(path)
+    if not p.exists():
+        return []
+    out = []
+    with p.open(encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return out
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a partial last line (a kill mid-write) so the next record starts on its own line."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb+") as f:
+        data = f.read()
+        if data.endswith(b"\n"):
+            return
+        f.truncate(data.rfind(b"\n") + 1)
+
+
+def _append(path: Path, records: Sequence[dict[str, Any]]) -> None:
+    with path.open("a", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _base_record(sample: Any) -> dict[str, Any]:
+    return {
+        "id": sample.sample_id,
+        "dataset": sample.dataset,
+        "subject": sample.subject,
+        "label": sample.label,
+        "aus_true": sorted({a.number for a in sample.aus}) if sample.aus else None,
+    }
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def evaluate_agent(
+    samples: Iterable[Any],
+    agent: Agent,
+    *,
+    out_dir: str | Path,
+    classes: Sequence[str] = FER7,
+    limit: int | None = None,
+    batch_size: int = 1,
+    traces: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Run ``agent`` on ``samples``, appending one JSON line per sample, and return the metrics.
+
+    Args:
+        samples: :class:`~facscope.data.sample.Sample` records (images or clips).
+        agent: the agent (its backend decides how a batch runs: one padded batch locally,
+            concurrent requests over HTTP).
+        out_dir: where ``results.jsonl``, ``metrics.json`` and (``traces=True``) one trace per
+            sample go. Existing results are kept and their samples skipped (resume).
+        classes: the class list scored.
+        limit: stop after this many samples (counting ones already done).
+        batch_size: episodes run together.
+        traces: also write each episode's trace as ``traces/<id>.json``.
+        progress: show a progress bar.
+
+    Returns:
+        The metrics (also written to ``metrics.json``); see :func:`summarize`.
+    """
+    from tqdm.auto import tqdm
+
+    from facscope.io import write_json
+
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be >= 1; got {batch_size}")
+    if limit is not None and limit < 1:
+        raise ConfigError(f"limit must be >= 1; got {limit}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results = out / "results.jsonl"
+    _drop_torn_tail(results)
+    done = {r.get("id") for r in read_results(results)}
+    todo = []
+    for i, sample in enumerate(samples):
+        if limit is not None and i >= limit:
+            break
+        if sample.sample_id not in done:
+            todo.append(sample)
+    bar = tqdm(total=len(todo), desc="agent eval", unit="sample", disable=not progress)
+    for chunk in _chunks(todo, batch_size):
+        lines: dict[int, dict[str, Any]] = {}
+        inputs: list[tuple[int, AgentInput]] = []
+        for k, sample in enumerate(chunk):
+            try:
+                inputs.append((k, sample_input(sample)))
+            except Exception as exc:  # unreadable file, missing frames: record and carry on
+                lines[k] = {
+                    **_base_record(sample),
+                    "status": "failed",
+                    "error": f"load: {type(exc).__name__}: {exc}",
+                }
+        if inputs:
+            start = time.perf_counter()
+            try:
+                episodes = agent.run_batch([item for _, item in inputs])
+            except Exception as exc:
+                episodes = None
+                for k, _ in inputs:
+                    lines[k] = {**_base_record(chunk[k]), "status": "failed",
+                                "error": f"agent: {type(exc).__name__}: {exc}"}  # fmt: skip
+            wall = time.perf_counter() - start
+            for (k, _), ep in zip(inputs, episodes or []):
+                lines[k] = {
+                    **_base_record(chunk[k]),
+                    **ep.summary(),
+                    "batch_seconds": round(wall, 6),
+                }
+                if traces:
+                    name = "".join(
+                        c if c.isalnum() or c in "-_." else "_" for c in chunk[k].sample_id
+                    )
+                    write_json(out / "traces" / f"{name}.json", ep.to_dict())
+        _append(results, [lines[k] for k in sorted(lines)])
+        bar.update(len(chunk))
+    bar.close()
+    metrics = summarize(read_results(results), classes=classes)
+    write_json(out / "metrics.json", metrics)
+    return metrics
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if values else None
+
+
+def summarize(
+    records: Sequence[dict[str, Any]], *, classes: Sequence[str] = FER7
+) -> dict[str, Any]:
+    """Metrics of results records (as :func:`evaluate_agent` writes them).
+
+    Returns a dict with ``n``, ``scored``, ``accuracy``, ``macro_f1`` (mean F1 over ``classes``),
+    ``per_class`` F1 and support, ``confusion``, ``au_f1`` (mean over the annotated AUs, and per
+    AU) where AUs are labelled, ``zoom_rate`` / ``mean_zooms`` / ``mean_turns`` per true emotion,
+    ``parse`` status counts with the commonest failure reasons, ``errors`` and ``latency``.
+    """
+    from facscope.mer.metrics import au_f1_scores, confusion_matrix
+
+    classes = tuple(classes)
+    records = list({r["id"]: r for r in records}.values())  # a re-run sample counts once
+    scored = [r for r in records if r.get("label") in classes]
+    y_true = [r["label"] for r in scored]
+    y_pred = [r.get("emotion") if r.get("emotion") in classes else _OTHER for r in scored]
+    metrics: dict[str, Any] = {"n": len(records), "scored": len(scored), "classes": list(classes)}
+    if scored:
+        cm = confusion_matrix(y_true, y_pred, labels=(*classes, _OTHER))[: len(classes)]
+        tp = np.diag(cm[:, : len(classes)]).astype(float)
+        support = cm.sum(axis=1).astype(float)
+        predicted = cm[:, : len(classes)].sum(axis=0).astype(float)
+        denom = support + predicted
+        f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+        metrics["accuracy"] = float(tp.sum() / len(scored))
+        metrics["macro_f1"] = float(f1.mean())
+        metrics["per_class"] = {
+            c: {"f1": round(float(f), 4), "support": int(s)}
+            for c, f, s in zip(classes, f1, support)
+        }
+        metrics["confusion"] = {
+            "labels": [*classes, _OTHER],
+            "matrix": cm.tolist(),
+        }
+    else:
+        metrics.update(accuracy=None, macro_f1=None)
+    with_aus = [r for r in records if r.get("aus_true") is not None]
+    if with_aus:
+        aus = sorted({a for r in with_aus for a in r["aus_true"]})
+        if aus:
+            scores = au_f1_scores(
+                [frozenset(r["aus_true"]) for r in with_aus],
+                [frozenset(r.get("aus") or ()) for r in with_aus],
+                aus=aus,
+            )
+            metrics["au_f1"] = {"mean": scores.mean, "per_au": scores.f1, "n": len(with_aus)}
+    by_emotion: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        by_emotion[str(r.get("label"))].append(r)
+    metrics["per_emotion"] = {
+        e: {
+            "n": len(rs),
+            "zoom_rate": float(np.mean([(r.get("zooms") or 0) > 0 for r in rs])),
+            "mean_zooms": float(np.mean([r.get("zooms") or 0 for r in rs])),
+            "mean_turns": float(np.mean([r.get("turns") or 0 for r in rs])),
+        }
+        for e, rs in sorted(by_emotion.items())
+    }
+    statuses = Counter(r.get("status", "failed") for r in records)
+    reasons = Counter(
+        str(r.get("reason") or r.get("error")) for r in records if r.get("status") == "failed"
+    )
+    metrics["parse"] = {
+        "ok": statuses.get("ok", 0),
+        "repaired": statuses.get("repaired", 0),
+        "failed": statuses.get("failed", 0),
+        "top_failures": reasons.most_common(5),
+    }
+    metrics["zoom_rate"] = (
+        float(np.mean([(r.get("zooms") or 0) > 0 for r in records])) if records else None
+    )
+    metrics["errors"] = sum(1 for r in records if r.get("error"))
+    latency = [float(r["seconds"]) for r in records if r.get("seconds") is not None]
+    metrics["latency"] = {
+        "mean": float(np.mean(latency)) if latency else None,
+        "p50": _pct(latency, 50),
+        "p95": _pct(latency, 95),
+    }
+    return metrics

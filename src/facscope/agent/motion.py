@@ -1,0 +1,144 @@
+"""Motion evidence for clips: the MELLM colour map of a face (or region) and AUs read off motion.
+
+:func:`motion_evidence` is what the ``motion_map`` tool shows: onset → apex optical flow on the
+aligned face (head motion removed by the nose-window rule), MELLM's motion-enhanced colour map
+and per-region statistics from :mod:`facscope.motion`. :func:`motion_aus` is the expert
+policy's reading of those statistics: an AU is *measured* when the region where it shows moves
+in its direction (lip corners up and outward → AU12), by the rule table :data:`MOTION_RULES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from facscope.errors import ConfigError
+
+__all__ = ["MOTION_RULES", "motion_aus", "motion_evidence"]
+
+_UP = ("up", "up-left", "up-right")
+_DOWN = ("down", "down-left", "down-right")
+
+#: region → ((directions, AUs, evidence), ...). Directions are the statistics' compass names in
+#: image space (``up`` is up; ``left`` is the viewer's left). The subject's right side is on the
+#: viewer's left, so "outward" is ``left`` for ``right_*`` regions and ``right`` for ``left_*``.
+MOTION_RULES: Mapping[str, tuple[tuple[tuple[str, ...], tuple[int, ...], str], ...]] = {
+    "glabella": ((_UP, (1,), "inner brows rise"), (_DOWN, (4,), "brows pulled down")),
+    "right_brow": ((_UP, (1, 2), "brow rises"), (_DOWN, (4,), "brow lowered")),
+    "left_brow": ((_UP, (1, 2), "brow rises"), (_DOWN, (4,), "brow lowered")),
+    "right_eye": ((("up",), (5,), "upper lid rises"), (_DOWN, (7,), "eye narrows")),
+    "left_eye": ((("up",), (5,), "upper lid rises"), (_DOWN, (7,), "eye narrows")),
+    "right_cheek": ((_UP, (6,), "cheek rises"),),
+    "left_cheek": ((_UP, (6,), "cheek rises"),),
+    "nose": ((_UP, (9,), "nose wrinkles upward"),),
+    "right_nasolabial": ((("up",), (10,), "upper lip raised straight up"),),
+    "left_nasolabial": ((("up",), (10,), "upper lip raised straight up"),),
+    "right_lip_corner": (
+        (("up", "up-left"), (12,), "lip corner pulled up and out"),
+        (_DOWN, (15,), "lip corner pulled down"),
+        (("left",), (20,), "lip corner stretched outward"),
+    ),
+    "left_lip_corner": (
+        (("up", "up-right"), (12,), "lip corner pulled up and out"),
+        (_DOWN, (15,), "lip corner pulled down"),
+        (("right",), (20,), "lip corner stretched outward"),
+    ),
+    "chin": ((_UP, (17,), "chin pushed up"), (_DOWN, (26,), "jaw drops")),
+}
+
+
+def motion_aus(
+    stats: Sequence[Mapping[str, Any]],
+    *,
+    min_mean: float = 0.1,
+    relative: float = 0.35,
+) -> tuple[tuple[int, ...], list[str]]:
+    """AUs measured from per-region motion statistics, and one line of evidence per region used.
+
+    A region counts as moving when its mean magnitude is at least ``min_mean`` pixels (of the
+    aligned face) and at least ``relative`` times the strongest region's mean, and it has a
+    dominant direction. Its rule in :data:`MOTION_RULES` then names the AUs.
+
+    Args:
+        stats: region statistics as dicts with ``region``, ``mean`` and ``direction`` (the
+            output of :func:`facscope.motion.stats.region_stats`, ``to_dict()``-ed).
+        min_mean: absolute motion threshold in aligned-face pixels.
+        relative: threshold relative to the most moving region.
+    """
+    if not stats:
+        return (), []
+    peak = max(float(s.get("mean", 0.0)) for s in stats)
+    threshold = max(min_mean, relative * peak)
+    found: set[int] = set()
+    evidence = []
+    for s in sorted(stats, key=lambda s: -float(s.get("mean", 0.0))):
+        rules = MOTION_RULES.get(str(s.get("region")))
+        if not rules or float(s.get("mean", 0.0)) < threshold:
+            continue
+        for directions, aus, what in rules:
+            if s.get("direction") in directions:
+                found.update(aus)
+                au_text = "+".join(f"AU{a}" for a in aus)
+                evidence.append(
+                    f"{str(s['region']).replace('_', ' ')}: moves {s['direction']} "
+                    f"({float(s['mean']):.2f} px) — {what} ({au_text})"
+                )
+                break
+    return tuple(sorted(found)), evidence
+
+
+def motion_evidence(
+    onset: np.ndarray,
+    apex: np.ndarray,
+    aligned: Any,
+    *,
+    region: str | None = None,
+    size: int = 224,
+    flow: str = "tvl1",
+) -> tuple[np.ndarray, list[dict[str, Any]], str]:
+    """The colour map, region statistics and prompt text of onset → apex motion.
+
+    Args:
+        onset, apex: the two frames (RGB), same size.
+        aligned: the :class:`~facscope.face.AlignedFace` whose transform crops both frames.
+        region: one canonical region to show (its statistics only), or None for the face.
+        size: longer side of the returned picture.
+        flow: optical-flow method (:func:`facscope.motion.flow.list_flows`).
+
+    Returns:
+        (RGB picture, statistics as dicts, text for the model).
+    """
+    import cv2
+
+    from facscope.face import region_box
+    from facscope.motion.clip import ClipAlignment
+    from facscope.motion.colormap import legend_text, motion_colormap
+    from facscope.motion.compensate import compensate
+    from facscope.motion.flow import compute_flow
+    from facscope.motion.stats import region_stats, stats_text
+
+    if onset.shape != apex.shape:
+        raise ConfigError(f"onset {onset.shape} and apex {apex.shape} frames differ in size")
+    alignment = ClipAlignment(forward=aligned.forward, size=aligned.size, face=aligned.face)
+    a, b = alignment.crop(onset), alignment.crop(apex)
+    field = compensate(compute_flow(a, b, method=flow), nose=alignment.nose_tip).flow
+    picture = motion_colormap(a, field)
+    stats = region_stats(field)
+    if region is not None:
+        stats = [s for s in stats if s.region == region]
+        box = region_box(region, size=aligned.size).scaled(1.3).clipped(aligned.size, aligned.size)
+        picture = picture[int(box.y1) : int(np.ceil(box.y2)), int(box.x1) : int(np.ceil(box.x2))]
+    h, w = picture.shape[:2]
+    s = size / max(h, w)
+    picture = cv2.resize(
+        picture, (max(1, round(w * s)), max(1, round(h * s))),
+        interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
+    )  # fmt: skip
+    text = (
+        f"Motion map of the {region.replace('_', ' ') if region else 'face'} from onset to apex "
+        f"(grey = still; colour = direction: {legend_text()}; brighter = stronger).\n"
+        + stats_text(stats)
+    )
+    return picture, [x.to_dict() for x in stats], text

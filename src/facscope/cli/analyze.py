@@ -1,0 +1,164 @@
+"""``facscope analyze [IMAGE | CLIP]``: run the agent on one input, print the answer, and write
+``trace.json`` and a self-contained ``report.html``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from facscope.cli.common import IMAGE_ARG, echo_json
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+
+
+def backend_options(f: Any) -> Any:
+    """The options that choose and configure an agent backend (shared with ``eval agent``)."""
+    options = [
+        click.option("--backend", default="expert", show_default=True,
+                     help="expert (offline), openai (HTTP endpoint) or transformers (local VLM)."),
+        click.option("--model", help="Model id or local path (transformers), or model name (openai)."),
+        click.option("--base-url", help="OpenAI-compatible API root, e.g. http://localhost:8000/v1."),
+        click.option("--api-key", envvar="OPENAI_API_KEY", help="API key (default $OPENAI_API_KEY)."),
+        click.option("--allow-download", is_flag=True, help="Let transformers download the model."),
+        click.option("--device-map", help="transformers device_map, e.g. auto."),
+        click.option("--dtype", default="auto", show_default=True,
+                     type=click.Choice(["auto", "float32", "bfloat16", "float16"])),
+        click.option("--tool-mode", default="text", show_default=True, type=click.Choice(["text", "native"]),
+                     help="openai: tools in the prompt (text) or as the API's tools parameter."),
+        click.option("--coordinates", default=None,
+                     type=click.Choice(["pixels", "relative-1000"]),
+                     help="How the model writes boxes (default: from the backend/model)."),
+        click.option("--temperature", default=0.0, show_default=True, type=float),
+        click.option("--timeout", default=120.0, show_default=True, type=float, help="openai: seconds per request."),
+        click.option("--mode", default="active", show_default=True, type=click.Choice(["active", "passive"]),
+                     help="passive: no tools, one look at the aligned face (ablation)."),
+        click.option("--max-turns", default=6, show_default=True, type=int),
+        click.option("--max-zooms", default=3, show_default=True, type=int),
+        click.option("--detector", default="mtcnn", show_default=True, help="Face detector of the tools."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def build_backend(opts: dict[str, Any], *, concurrency: int = 4) -> Any:
+    """The backend the options name, given only the options that backend takes."""
+    from facscope.agent import create_backend
+    from facscope.errors import ConfigError
+
+    name = opts["backend"].lower()
+    if name == "expert":
+        return create_backend("expert")
+    if name == "openai":
+        kw: dict[str, Any] = {
+            "model": opts.get("model") or "default",
+            "base_url": opts.get("base_url"),
+            "api_key": opts.get("api_key"),
+            "tool_mode": opts.get("tool_mode", "text"),
+            "temperature": opts.get("temperature", 0.0),
+            "timeout": opts.get("timeout", 120.0),
+            "concurrency": concurrency,
+        }
+        if opts.get("coordinates"):
+            kw["coordinates"] = opts["coordinates"]
+        return create_backend("openai", **kw)
+    if name == "transformers":
+        if not opts.get("model"):
+            raise ConfigError("--backend transformers needs --model <model id or local directory>")
+        kw = {
+            "model": opts["model"],
+            "allow_download": bool(opts.get("allow_download")),
+            "device_map": opts.get("device_map"),
+            "dtype": opts.get("dtype", "auto"),
+            "temperature": opts.get("temperature", 0.0),
+        }
+        if opts.get("coordinates"):
+            kw["coordinates"] = opts["coordinates"]
+        return create_backend("transformers", **kw)
+    return create_backend(name)
+
+
+def build_agent(opts: dict[str, Any], backend: Any, **overrides: Any) -> Any:
+    from facscope.agent import Agent, AgentConfig, ToolsConfig
+
+    config = AgentConfig(
+        mode=opts["mode"],
+        max_turns=opts["max_turns"],
+        max_zooms=opts["max_zooms"],
+        tools=ToolsConfig(detector=opts["detector"]),
+        **overrides,
+    )
+    return Agent(backend, config)
+
+
+def _load_input(
+    path: Path | None, onset: int | None, apex: int | None, fps: float | None
+) -> tuple[dict[str, Any], str]:
+    if path is None:
+        from facscope.samples import DEFAULT_IMAGE_NAME, default_image
+
+        return {"image": default_image()}, DEFAULT_IMAGE_NAME
+    if path.is_dir() or path.suffix.lower() in VIDEO_SUFFIXES:
+        from facscope.motion.clip import open_clip
+
+        return {"clip": open_clip(path, fps=fps), "onset": onset, "apex": apex}, str(path)
+    from facscope.io import load_image
+
+    return {"image": load_image(path)}, str(path)
+
+
+@click.command()
+@IMAGE_ARG
+@backend_options
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder for trace.json and report.html [default: <input>_agent].",
+)
+@click.option("--onset", type=int, help="Clip: onset frame number (default: first frame).")
+@click.option("--apex", type=int, help="Clip: apex frame number (default: middle frame).")
+@click.option("--fps", type=float, help="Clip: frame rate, if the input does not say.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer and counts as JSON.")
+def analyze(image: Path | None, out_dir: Path | None, onset: int | None, apex: int | None,
+            fps: float | None, as_json: bool, **opts: Any) -> None:  # fmt: skip
+    """Analyse a face image or an onset→apex clip (frame folder or video) with the agent.
+
+    With no input, the embedded default portrait is analysed offline by the expert backend.
+    Writes trace.json (every step; the answer under "answer") and report.html (self-contained).
+    """
+    from facscope.agent.report import write_report
+    from facscope.agent.trace import write_trace
+    from facscope.facs import AU_CATALOGUE
+
+    item, name = _load_input(image, onset, apex, fps)
+    backend = build_backend(opts, concurrency=1)
+    try:
+        episode = build_agent(opts, backend).run(name=name, **item)
+    finally:
+        backend.close()
+    stem = "astronaut" if image is None else image.stem or image.name
+    out = out_dir or Path(f"{stem}_agent")
+    trace = write_trace(episode, out)
+    report = write_report(episode, out / "report.html", title=f"facscope analyze: {name}")
+    a = episode.answer
+    if as_json:
+        echo_json({"input": name, **episode.summary(), "trace": str(trace), "report": str(report)})
+        return
+    basis = f" ({a.au_basis})" if a and a.au_basis else ""
+    aus = (
+        ", ".join(f"AU{n} {AU_CATALOGUE[n].name}" for n in (a.aus or ())) if a and a.aus else "none"
+    )
+    click.echo(f"{name}")
+    click.echo(f"  emotion: {a.emotion if a else None}")
+    click.echo(f"  AUs{basis}: {aus}")
+    status = a.status if a else "failed"
+    reason = f" — {a.reason}" if a and a.reason else ""
+    click.echo(f"  parse: {status}{reason}")
+    click.echo(
+        f"  {len(episode.turns)} turn(s), {episode.tool_calls} tool call(s), {episode.zooms} zoom(s), "
+        f"{episode.seconds:.2f} s"
+    )
+    click.echo(f"  trace: {trace}\n  report: {report}")

@@ -1,0 +1,91 @@
+"""``facscope eval agent``: the agent over a dataset, resumable, with FER/ME metrics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from facscope.cli.analyze import backend_options, build_agent, build_backend
+
+
+@click.group("eval")
+def eval_group() -> None:
+    """Evaluate a component over a dataset."""
+
+
+@eval_group.command("agent")
+@click.option(
+    "--data",
+    required=True,
+    help="Dataset name (see facscope.data.list_datasets), e.g. rafdb, casme2, folder.",
+)
+@click.option(
+    "--root", required=True, type=click.Path(exists=True, path_type=Path), help="Dataset root."
+)
+@backend_options
+@click.option("--limit", type=int, help="Evaluate only the first N samples.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder [default: eval_agent_<data>_<backend>]; an existing one is resumed.",
+)
+@click.option(
+    "--concurrency",
+    default=4,
+    show_default=True,
+    type=int,
+    help="openai: requests in flight; transformers/expert: episodes per batch.",
+)
+@click.option(
+    "--classes",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "fer7", "me7"]),
+    help="The 7 classes scored: FER7 (6 basic + neutral) or ME7 (7 basic).",
+)
+@click.option("--traces", is_flag=True, help="Also write one trace JSON per sample.")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+def agent_cmd(data: str, root: Path, limit: int | None, out_dir: Path | None, concurrency: int,
+              classes: str, traces: bool, no_progress: bool, **opts: Any) -> None:  # fmt: skip
+    """Run the agent over a dataset and report accuracy, macro-F1, AU F1, zoom rate and latency.
+
+    Results are appended to results.jsonl as each sample finishes; run the same command again
+    to resume an interrupted evaluation.
+    """
+    from facscope.agent.evaluate import choose_classes, evaluate_agent
+    from facscope.data import load_dataset
+    from facscope.errors import ConfigError
+    from facscope.io import write_json
+
+    if concurrency < 1:
+        raise ConfigError(f"--concurrency must be >= 1; got {concurrency}")
+    dataset = load_dataset(data, root)
+    samples = list(dataset)
+    names = choose_classes((s.label for s in samples), classes)
+    backend = build_backend(opts, concurrency=concurrency)
+    emotions = names if "neutral" in names else (*names, "neutral")
+    agent = build_agent(opts, backend, emotions=tuple(emotions))
+    out = out_dir or Path(f"eval_agent_{data}_{opts['backend']}")
+    write_json(
+        out / "config.json",
+        {"data": data, "root": str(root), "limit": limit, "classes": list(names),
+         "backend": backend.describe(), "agent": agent.config.to_dict()},
+    )  # fmt: skip
+    try:
+        metrics = evaluate_agent(
+            samples, agent, out_dir=out, classes=names, limit=limit,
+            batch_size=concurrency, traces=traces, progress=not no_progress,
+        )  # fmt: skip
+    finally:
+        backend.close()
+    keys = ("n", "scored", "accuracy", "macro_f1", "zoom_rate", "errors")
+    click.echo(json.dumps({k: metrics.get(k) for k in keys} | {
+        "au_f1": (metrics.get("au_f1") or {}).get("mean"),
+        "parse": {k: metrics["parse"][k] for k in ("ok", "repaired", "failed")},
+        "latency_mean_s": metrics["latency"]["mean"],
+        "out": str(out),
+    }, indent=2))  # fmt: skip

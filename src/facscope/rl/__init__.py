@@ -1,0 +1,58 @@
+"""UC-GRPO: training the ActFER agent with reinforcement learning on TRL.
+
+* :mod:`~facscope.rl.rewards` — AU-grounded multi-level verifiable rewards (format, AU F1,
+  region agreement, emotion), pure functions and TRL reward functions;
+* :mod:`~facscope.rl.credit` — the torch-free core of UC-GRPO: zoom utility, per-emotion EMA,
+  calibrated credit, and the baselines' group rules;
+* :mod:`~facscope.rl.trainer` — :class:`UCGRPOConfig` / :class:`UCGRPOTrainer`, a small
+  ``trl.GRPOTrainer`` subclass (trl 1.16.0);
+* :mod:`~facscope.rl.env` — the agent's face tools as TRL's ``environment_factory``;
+* :mod:`~facscope.rl.data`, :mod:`~facscope.rl.coldstart` — GRPO rows and cold-start SFT
+  trajectories; :mod:`~facscope.rl.synthetic` — the synthetic active-perception task;
+* :mod:`~facscope.rl.recipe`, :mod:`~facscope.rl.run` — YAML recipes behind ``facscope rl``.
+
+Importing this package loads nothing heavy; the names below are loaded from their submodules on
+first use (``from facscope.rl import UCGRPOTrainer`` imports torch and TRL).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: public name → submodule that defines it
+_EXPORTS: dict[str, str] = {
+    "CreditConfig": "credit",
+    "EmotionEMA": "credit",
+    "METHODS": "credit",
+    "batch_credit": "credit",
+    "zoom_utility": "credit",
+    "RewardWeights": "rewards",
+    "reward_functions": "rewards",
+    "UCGRPOConfig": "trainer",
+    "UCGRPOTrainer": "trainer",
+    "FaceEnv": "env",
+    "env_factory": "env",
+    "rl_rows": "data",
+    "rl_dataset": "data",
+    "trajectory": "coldstart",
+    "trajectories": "coldstart",
+    "SyntheticConfig": "synthetic",
+    "synthetic_rows": "synthetic",
+    "load_recipe": "recipe",
+    "run_rl": "run",
+    "run_sft": "run",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'facscope.rl' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"facscope.rl.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -1,0 +1,192 @@
+"""YAML recipes for ``facscope rl sft`` and ``facscope rl train``.
+
+A recipe has five sections; an unknown key anywhere is an error::
+
+    model:    {name, dtype, chat_template, min_pixels, max_pixels, attn_implementation,
+               local_files_only}
+    data:     {source, root, limit, split, passive, system_prompt, synthetic: {...}}
+    tools:    options of facscope.agent.tools.ToolsConfig (view_size, max_zooms, detector, ...)
+    lora:     {r, alpha, dropout, target_modules}, or absent for full fine-tuning
+    trainer:  UCGRPOConfig fields (train) or trl.SFTConfig fields (sft), passed through
+
+``model.name`` is a Hugging Face model id, a local directory (e.g. the output of
+``facscope rl sft``), or ``tiny-random`` / ``tiny-random-qwen2_5_vl`` for a tiny randomly
+initialised Qwen VLM built offline (CPU smoke runs). ``data.source`` is ``synthetic`` (the
+active-perception task of :mod:`facscope.rl.synthetic`, options under ``data.synthetic``) or a
+dataset name of :func:`facscope.data.load_dataset` read from ``data.root``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from facscope.errors import ConfigError, InputFileError
+
+__all__ = ["DataSpec", "LoraSpec", "ModelSpec", "Recipe", "load_recipe", "recipe_from_dict"]
+
+DTYPES = ("float32", "bfloat16", "float16", "auto")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSpec:
+    """Which model and processor to load, and how."""
+
+    name: str = "tiny-random"
+    dtype: str = "float32"
+    chat_template: str | None = None
+    min_pixels: int | None = None
+    max_pixels: int | None = None
+    attn_implementation: str | None = None
+    local_files_only: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ConfigError("model.name must name a model id, a directory or 'tiny-random'")
+        if self.dtype not in DTYPES:
+            raise ConfigError(f"model.dtype must be one of {DTYPES}; got {self.dtype!r}")
+        for key in ("min_pixels", "max_pixels"):
+            value = getattr(self, key)
+            if value is not None and value < 16 * 16:
+                raise ConfigError(f"model.{key} must be at least 256 pixels; got {value}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataSpec:
+    """Where the training images and labels come from."""
+
+    source: str = "synthetic"
+    root: str | None = None
+    limit: int | None = None
+    split: str | None = None
+    passive: bool = False
+    system_prompt: str | None = None
+    synthetic: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.source != "synthetic" and not self.root:
+            raise ConfigError(f"data.root is required for data.source={self.source!r}")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"data.limit must be >= 1; got {self.limit}")
+        if self.source == "synthetic":
+            self.synthetic_config()  # validates
+
+    def synthetic_config(self) -> Any:
+        """The :class:`facscope.rl.synthetic.SyntheticConfig` of ``synthetic``."""
+        from facscope.rl.synthetic import SyntheticConfig
+
+        return _build(SyntheticConfig, self.synthetic, "data.synthetic")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoraSpec:
+    """A LoRA adapter on the language model's attention projections."""
+
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+
+    def __post_init__(self) -> None:
+        if self.r < 1 or self.alpha < 1:
+            raise ConfigError(f"lora.r and lora.alpha must be >= 1; got {self.r}, {self.alpha}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"lora.dropout must be in [0, 1); got {self.dropout}")
+        object.__setattr__(self, "target_modules", tuple(self.target_modules))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipe:
+    """A whole recipe; ``kind`` is ``rl`` or ``sft``."""
+
+    kind: str
+    model: ModelSpec = field(default_factory=ModelSpec)
+    data: DataSpec = field(default_factory=DataSpec)
+    tools: dict[str, Any] = field(default_factory=dict)
+    lora: LoraSpec | None = None
+    trainer: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("rl", "sft"):
+            raise ConfigError(f"recipe kind must be 'rl' or 'sft'; got {self.kind!r}")
+        self.tools_config()  # validates
+        if "output_dir" not in self.trainer:
+            raise ConfigError("trainer.output_dir is required (or pass --output-dir)")
+
+    def tools_config(self) -> Any:
+        from facscope.agent.tools import ToolsConfig
+
+        return _build(ToolsConfig, self.tools, "tools")
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.trainer["output_dir"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved recipe, JSON-able (written beside every run's outputs)."""
+        return dataclasses.asdict(self)
+
+
+def _build(cls: type, values: dict[str, Any], where: str) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where} must be a mapping; got {type(values).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigError(f"unknown key(s) {unknown} in {where}; known: {sorted(names)}")
+    converted = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return cls(**converted)
+
+
+_SECTIONS = {"model", "data", "tools", "lora", "trainer"}
+
+
+def recipe_from_dict(
+    raw: dict[str, Any], *, kind: str, output_dir: str | os.PathLike[str] | None = None
+) -> Recipe:
+    """Build a :class:`Recipe` from parsed YAML; ``output_dir`` overrides ``trainer.output_dir``."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"a recipe must be a mapping of sections {sorted(_SECTIONS)}")
+    unknown = sorted(set(raw) - _SECTIONS)
+    if unknown:
+        raise ConfigError(f"unknown recipe section(s) {unknown}; known: {sorted(_SECTIONS)}")
+    trainer = dict(raw.get("trainer") or {})
+    if output_dir is not None:
+        trainer["output_dir"] = str(output_dir)
+    lora = raw.get("lora")
+    data = dict(raw.get("data") or {})
+    return Recipe(
+        kind=kind,
+        model=_build(ModelSpec, dict(raw.get("model") or {}), "model"),
+        data=DataSpec(**_check_keys(DataSpec, data, "data")),
+        tools=dict(raw.get("tools") or {}),
+        lora=None if lora is None else _build(LoraSpec, dict(lora), "lora"),
+        trainer=trainer,
+    )
+
+
+def _check_keys(cls: type, values: dict[str, Any], where: str) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigError(f"unknown key(s) {unknown} in {where}; known: {sorted(names)}")
+    return values
+
+
+def load_recipe(
+    path: str | os.PathLike[str], *, kind: str, output_dir: str | os.PathLike[str] | None = None
+) -> Recipe:
+    """Read a YAML recipe file (see the module docstring)."""
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(f"{p}: no such recipe file; see configs/rl-*.yaml for examples")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML ({exc})") from None
+    return recipe_from_dict(raw or {}, kind=kind, output_dir=output_dir)
