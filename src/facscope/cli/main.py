@@ -17,6 +17,15 @@ COMMANDS: dict[str, str] = {
     "align": "facscope.cli.face:align",
     "regions": "facscope.cli.face:regions",
     "zoom": "facscope.cli.face:zoom_cmd",
+    "data": "facscope.cli.data:data",
+    "synth": "facscope.cli.synth:synth",
+    "motion": "facscope.cli.motion:motion",
+    "preprocess": "facscope.cli.motion:preprocess",
+    "mer": "facscope.cli.mer:mer",
+    "analyze": "facscope.cli.analyze:analyze",
+    "eval": "facscope.cli.evaluate:eval_group",
+    "rl": "facscope.cli.rl:rl",
+    "mellm": "facscope.cli.mellm:mellm",
 }
 
 
