@@ -36,10 +36,13 @@ def test_yaml_with_nested_sections(tmp_path):
     ("values", "match"),
     [
         ({"data": "b", "output_dir": "o", "model": "m", "epoch": 1}, "unknown key.*epoch"),
-        ({"data": "b", "output_dir": "o", "model": "m", "lora": {"rank": 4}}, "lora section.*rank"),
+        (
+            {"data": "b", "output_dir": "o", "model": "m", "lora": {"rank": 4}},
+            r"config\.lora: unknown key.*rank",
+        ),
         (
             {"data": "b", "output_dir": "o", "model": "m", "split": {"folds": 3}},
-            "split section.*folds",
+            r"config\.split: unknown key.*folds",
         ),
         ({"data": "b", "output_dir": "o", "model": "m", "task": "chat"}, "task"),
         (

@@ -157,4 +157,4 @@ def test_config_file_with_flag_overrides(tmp_path, small_demo):
     assert json.loads(r.output)["compensation"]["nose_window"] == 7
     cfg.write_text("flow: dis\nwindow: 3\n")
     r = CliRunner().invoke(cli, args)
-    assert r.exit_code == 1 and "unknown motion config key(s) ['window']" in r.output
+    assert r.exit_code == 1 and "motion config: unknown key(s) ['window']" in r.output

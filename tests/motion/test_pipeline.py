@@ -63,7 +63,7 @@ def test_save_writes_every_output(tmp_path, small_demo):
 def test_config_checks():
     with pytest.raises(ConfigError, match=r"flow method must be one of \[.*'tvl1'"):
         MotionConfig(flow="raft")
-    with pytest.raises(ConfigError, match="unknown motion config key"):
+    with pytest.raises(ConfigError, match=r"motion config: unknown key"):
         MotionConfig.from_dict({"flow": "dis", "windw": 3})
     with pytest.raises(ConfigError, match="nose_window"):
         MotionConfig(nose_window=4)

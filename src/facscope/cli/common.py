@@ -58,3 +58,28 @@ def default_output(image: Path | None, suffix: str) -> Path:
 
 def echo_json(obj: Any) -> None:
     click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+def parse_key_values(pairs: tuple[str, ...] | list[str], option: str = "-O") -> dict[str, Any]:
+    """``KEY=VALUE`` flags into a dict; values are read as YAML scalars (``true``, ``3``,
+    ``0.5``, ``[a, b]``; an empty value is None; text YAML cannot read stays text) and a dotted
+    key ``a.b=v`` sets ``{"a": {"b": v}}``."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{option} expects KEY=VALUE; got {pair!r}")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            value = raw
+        *parents, leaf = key.strip().split(".")
+        node = out
+        for p in parents:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{option} {pair!r}: {p!r} is set both as a value and a mapping")
+        node[leaf] = value
+    return out

@@ -33,18 +33,9 @@ STRICT_OPT = click.option(
 
 def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
     """``KEY=VALUE`` pairs; values are read as YAML scalars (true, 3, 0.5, [a, b])."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"-O expects KEY=VALUE; got {pair!r}")
-        import yaml
+    from facscope.cli.common import parse_key_values
 
-        try:
-            out[key.strip()] = yaml.safe_load(value) if value.strip() else None
-        except yaml.YAMLError:
-            out[key.strip()] = value
-    return out
+    return parse_key_values(pairs, "-O")
 
 
 def _load(name: str, root: Path | None, options: tuple[str, ...], strict: bool) -> Any:

@@ -18,17 +18,9 @@ OUT_OPT = click.option(
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
-    import yaml
+    from facscope.cli.common import parse_key_values
 
-    from facscope.errors import ConfigError
-
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--flow-param must look like NAME=VALUE; got {pair!r}")
-        out[key.strip()] = yaml.safe_load(value)
-    return out
+    return parse_key_values(pairs, "--flow-param")
 
 
 def pipeline_options(fn: Any) -> Any:
@@ -116,9 +108,7 @@ _FIELDS = {
 
 def _config(**kw: Any) -> Any:
     """The MotionConfig of the flags, on top of ``--config`` when given (explicit flags win)."""
-    import yaml
 
-    from facscope.errors import ConfigError
     from facscope.motion.pipeline import MotionConfig
 
     ctx = click.get_current_context()
@@ -129,15 +119,9 @@ def _config(**kw: Any) -> Any:
     }
     values: dict[str, Any] = {}
     if kw.get("config_file") is not None:
-        from facscope.errors import InputFileError
+        from facscope.config import read_yaml
 
-        path = kw["config_file"]
-        if not path.is_file():
-            raise InputFileError(f"{path}: no such config file")
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: a motion config must be a mapping of options")
-        values.update(loaded)
+        values.update(read_yaml(kw["config_file"]))
     for opt, name in _FIELDS.items():
         if opt in given or kw.get("config_file") is None:
             values[name] = kw[opt]

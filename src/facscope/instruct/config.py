@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from facscope.config import build_config, read_yaml
 from facscope.errors import ConfigError
 
 __all__ = [
@@ -194,39 +195,13 @@ class SFTRunConfig:
         return dataclasses.replace(self, **changes)
 
 
-_NESTED = {"lora": LoraSection, "split": SplitSection}
-
-
 def sft_config_from_dict(values: Mapping[str, Any], *, where: str = "config") -> SFTRunConfig:
     """An :class:`SFTRunConfig` from a mapping; unknown keys (also nested) are errors."""
-    vals = dict(values)
-    for key, cls in _NESTED.items():
-        if key in vals and vals[key] is not None:
-            section = vals[key]
-            if isinstance(section, cls):
-                continue
-            if not isinstance(section, Mapping):
-                raise ConfigError(f"{where}: '{key}' must be a mapping of {cls.__name__} keys")
-            vals[key] = _build(cls, section, f"{where} ({key} section)")
-    return _build(SFTRunConfig, vals, where)
-
-
-def _build(cls: type, values: Mapping[str, Any], where: str) -> Any:
-    names = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(values) - set(names))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys are {sorted(names)}")
-    kw = {k: tuple(v) if isinstance(v, list) and k != "tiny" else v for k, v in values.items()}
-    try:
-        return cls(**kw)
-    except TypeError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+    return build_config(SFTRunConfig, values, where)
 
 
 def load_sft_config(path: str | os.PathLike[str] | None = None, **overrides: Any) -> SFTRunConfig:
     """Read ``path`` (YAML) and apply ``overrides`` (None values are ignored)."""
-    from facscope.mer.config import read_yaml
-
     values = read_yaml(path) if path is not None else {}
     values.update({k: v for k, v in overrides.items() if v is not None})
     return sft_config_from_dict(values, where=str(path) if path is not None else "config")

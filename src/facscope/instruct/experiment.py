@@ -79,8 +79,8 @@ def load_experiment(
     unknown keys in any section are errors."""
     import inspect
 
+    from facscope.config import read_yaml
     from facscope.instruct.config import sft_config_from_dict
-    from facscope.mer.config import read_yaml
     from facscope.motion.synth_dataset import write_dataset
 
     where = str(config) if not isinstance(config, dict) else "experiment config"

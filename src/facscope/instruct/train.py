@@ -224,8 +224,8 @@ def _freeze_vision(model: Any) -> None:
 def _write_yaml(path: Path, cfg: SFTRunConfig) -> None:
     import yaml
 
+    from facscope.config import config_to_dict
     from facscope.io import write_text
-    from facscope.mer.config import config_to_dict
 
     write_text(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
 

@@ -114,11 +114,9 @@ class MotionConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> MotionConfig:
         """Build from a mapping (YAML/JSON); an unknown key is an error."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise ConfigError(f"unknown motion config key(s) {unknown}; known: {sorted(names)}")
-        return cls(**values)
+        from facscope.config import build_config
+
+        return build_config(cls, values, "motion config")
 
 
 @dataclass(frozen=True, eq=False)

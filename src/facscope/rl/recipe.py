@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from facscope.config import build_config, read_yaml
 from facscope.errors import ConfigError, InputFileError
 
 __all__ = ["DataSpec", "LoraSpec", "ModelSpec", "Recipe", "load_recipe", "recipe_from_dict"]
@@ -78,7 +79,7 @@ class DataSpec:
         """The :class:`facscope.rl.synthetic.SyntheticConfig` of ``synthetic``."""
         from facscope.rl.synthetic import SyntheticConfig
 
-        return _build(SyntheticConfig, self.synthetic, "data.synthetic")
+        return build_config(SyntheticConfig, self.synthetic, "data.synthetic")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,7 +120,7 @@ class Recipe:
     def tools_config(self) -> Any:
         from facscope.agent.tools import ToolsConfig
 
-        return _build(ToolsConfig, self.tools, "tools")
+        return build_config(ToolsConfig, self.tools, "tools")
 
     @property
     def output_dir(self) -> Path:
@@ -128,17 +129,6 @@ class Recipe:
     def to_dict(self) -> dict[str, Any]:
         """The resolved recipe, JSON-able (written beside every run's outputs)."""
         return dataclasses.asdict(self)
-
-
-def _build(cls: type, values: dict[str, Any], where: str) -> Any:
-    if not isinstance(values, dict):
-        raise ConfigError(f"{where} must be a mapping; got {type(values).__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise ConfigError(f"unknown key(s) {unknown} in {where}; known: {sorted(names)}")
-    converted = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    return cls(**converted)
 
 
 _SECTIONS = {"model", "data", "tools", "lora", "trainer"}
@@ -160,33 +150,18 @@ def recipe_from_dict(
     data = dict(raw.get("data") or {})
     return Recipe(
         kind=kind,
-        model=_build(ModelSpec, dict(raw.get("model") or {}), "model"),
-        data=DataSpec(**_check_keys(DataSpec, data, "data")),
+        model=build_config(ModelSpec, dict(raw.get("model") or {}), "model"),
+        data=build_config(DataSpec, data, "data"),
         tools=dict(raw.get("tools") or {}),
-        lora=None if lora is None else _build(LoraSpec, dict(lora), "lora"),
+        lora=None if lora is None else build_config(LoraSpec, dict(lora), "lora"),
         trainer=trainer,
     )
-
-
-def _check_keys(cls: type, values: dict[str, Any], where: str) -> dict[str, Any]:
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise ConfigError(f"unknown key(s) {unknown} in {where}; known: {sorted(names)}")
-    return values
 
 
 def load_recipe(
     path: str | os.PathLike[str], *, kind: str, output_dir: str | os.PathLike[str] | None = None
 ) -> Recipe:
     """Read a YAML recipe file (see the module docstring)."""
-    import yaml
-
-    p = Path(path)
-    if not p.is_file():
-        raise InputFileError(f"{p}: no such recipe file; see configs/rl-*.yaml for examples")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML ({exc})") from None
-    return recipe_from_dict(raw or {}, kind=kind, output_dir=output_dir)
+    if not Path(path).is_file():
+        raise InputFileError(f"{path}: no such recipe file; see configs/rl-*.yaml for examples")
+    return recipe_from_dict(read_yaml(path), kind=kind, output_dir=output_dir)
