@@ -1,0 +1,237 @@
+"""Throughput of the MER training pipeline: is the GPU ever starved by data loading?
+
+For each video model it measures, on one device and in one run:
+
+* **loading** — clips/s the DataLoader delivers from the clip cache (memory-mapped uint8 frames,
+  key-frame sampling with jitter, workers), moved to the device and normalised, no model;
+* **training** — clips/s of forward + backward + optimiser step on batches already on the
+  device (the model alone);
+* **end to end** — clips/s of the real loop (loader feeding the training step);
+
+and prints the loading / training ratio (the pipeline keeps the device busy when it is well
+above 1; the issue asks for at least 3 on a GPU).
+
+    python benchmarks/mer.py                       # GPU: 16×112×112, every video model
+    python benchmarks/mer.py --device cpu --small  # CPU smoke run at a reduced size
+
+Without ``--root`` it writes a small synthetic DFME-layout dataset (``facscope synth``) to a
+temporary folder and caches it first (the cache build is timed separately: it is a one-off).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+VIDEO_MODELS = ("r3d_18", "mc3_18", "r2plus1d_18", "s3d")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--device", default="cuda", help="cuda, cuda:1, or cpu")
+    ap.add_argument("--small", action="store_true", help="reduced sizes for a quick CPU run")
+    ap.add_argument("--root", help="a DFME-layout dataset root (default: a synthetic one)")
+    ap.add_argument("--models", default=",".join(VIDEO_MODELS))
+    ap.add_argument("--frames", type=int, default=16)
+    ap.add_argument("--size", type=int, default=112)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=20, help="timed training steps per model")
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--num-workers", type=int, default=8)
+    ap.add_argument("--mixed-precision", default="bf16", choices=["no", "fp16", "bf16"])
+    ap.add_argument("--cache-dir", help="clip cache folder (default: inside the temp dir)")
+    ap.add_argument("--json", help="also write the results here")
+    args = ap.parse_args(argv)
+    if args.small:
+        args.frames, args.size, args.batch_size = 8, 56, 4
+        args.steps, args.warmup, args.num_workers = 3, 1, 2
+        if args.device.startswith("cuda"):
+            args.mixed_precision = "bf16"
+        else:
+            args.mixed_precision = "no"
+    return args
+
+
+def make_dataset(tmp: Path, small: bool) -> Path:
+    from facscope.motion.synth_dataset import write_dataset
+
+    root = tmp / "synth-dfme"
+    write_dataset(
+        root, "dfme", subjects=3 if small else 8, clips_per_subject=4 if small else 8,
+        amplitude=2.0, frame_size=(320, 240), seed=0, progress=False,
+    )  # fmt: skip
+    return root
+
+
+def sync(device) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure(name, args, device, amp, ds, samples, built, ok, labels) -> dict:
+    """Loading, training and end-to-end clips/s of one model."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    from facscope.mer.loader import CachedDataset, EpochSampler, collate, to_model_input
+    from facscope.mer.models import create_model
+
+    kw = {"adaptive_pool": True} if name == "s3d" and args.size < 224 else {}
+    model = create_model(name, len(ds.classes), **kw).to(device)
+    spec = model.input_spec.resolve(frames=args.frames, size=args.size)
+    data = CachedDataset(
+        [samples[i] for i in ok], [built.entries[i] for i in ok], labels[ok].tolist(), spec,
+        sampling="uniform", jitter=0.01, train=True, hflip=True,
+    )  # fmt: skip
+    sampler = EpochSampler(len(data), seed=0)
+    loader = DataLoader(
+        data, batch_size=args.batch_size, sampler=sampler, num_workers=args.num_workers,
+        collate_fn=collate, pin_memory=device.type == "cuda", drop_last=True,
+        persistent_workers=args.num_workers > 0,
+    )  # fmt: skip
+
+    def batches():
+        epoch = 0
+        while True:
+            sampler.set_epoch(epoch)
+            yield from loader
+            epoch += 1
+
+    # loading alone (to the device, normalised)
+    it = batches()
+    for _ in range(args.warmup):
+        b = next(it)
+    sync(device)
+    t0 = time.perf_counter()
+    for _ in range(args.steps):
+        b = next(it)
+        x = to_model_input(b["x"].to(device, non_blocking=True), spec)
+    sync(device)
+    load_cps = args.steps * args.batch_size / (time.perf_counter() - t0)
+
+    # training alone (a batch already on the device)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    y = b["y"].to(device)
+    model.train()
+
+    def step(x, y):
+        with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
+            loss = torch.nn.functional.cross_entropy(model(x).float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for _ in range(args.warmup):
+        step(x, y)
+    sync(device)
+    t0 = time.perf_counter()
+    for _ in range(args.steps):
+        step(x, y)
+    sync(device)
+    train_cps = args.steps * args.batch_size / (time.perf_counter() - t0)
+
+    # end to end: the loader feeding the training step
+    t0 = time.perf_counter()
+    for _ in range(args.steps):
+        b = next(it)
+        step(to_model_input(b["x"].to(device, non_blocking=True), spec), b["y"].to(device))
+    sync(device)
+    e2e_cps = args.steps * args.batch_size / (time.perf_counter() - t0)
+    return {
+        "model": name + (" (adaptive pool)" if kw else ""),
+        "train_clips_s": round(train_cps, 2),
+        "loading_clips_s": round(load_cps, 2),
+        "end_to_end_clips_s": round(e2e_cps, 2),
+        "loading_over_training": round(load_cps / train_cps, 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    from facscope.data import load_dataset
+    from facscope.mer.cache import CacheSpec, build_cache
+
+    args = parse_args(argv)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        print("no CUDA device: pass --device cpu (with --small for a quick run)", file=sys.stderr)
+        return 2
+    card = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else platform.processor() or "cpu"
+    )
+    amp = {"no": None, "fp16": torch.float16, "bf16": torch.bfloat16}[args.mixed_precision]
+    tmp = Path(tempfile.mkdtemp(prefix="facscope-mer-bench-"))
+    import warnings
+
+    warnings.simplefilter("ignore")
+    root = Path(args.root) if args.root else make_dataset(tmp, args.small)
+    ds = load_dataset("dfme", root)
+    samples = list(ds)
+    cache = CacheSpec(
+        root=Path(args.cache_dir or tmp / "cache"), kind="clip", size=args.size, fps=200.0
+    )
+    t0 = time.perf_counter()
+    built = build_cache(samples, cache, progress=False)
+    cache_s = time.perf_counter() - t0
+    ok = [i for i, e in enumerate(built.entries) if e is not None]
+    labels = ds.label_ids()
+    header = {
+        "date": datetime.date.today().isoformat(),
+        "device": str(device),
+        "card": card,
+        "torch": torch.__version__,
+        "input": f"{args.frames}x{args.size}x{args.size}",
+        "batch_size": args.batch_size,
+        "num_workers": args.num_workers,
+        "mixed_precision": args.mixed_precision,
+        "clips": len(ok),
+        "cache_build_s": round(cache_s, 2),
+        "cache_built": built.built,
+    }
+    print(json.dumps(header))
+    results = []
+    for name in args.models.split(","):
+        row = measure(name, args, device, amp, ds, samples, built, ok, labels)
+        results.append(row)
+        print(json.dumps(row), flush=True)
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    print()
+    print(
+        f"{card} ({device}), {header['input']}, batch {args.batch_size}, "
+        f"{args.num_workers} workers, precision {args.mixed_precision}, {header['date']}"
+    )
+    print(
+        "| model | training clips/s | loading clips/s | end-to-end clips/s | loading / training |"
+    )
+    print("|---|---|---|---|---|")
+    for r in results:
+        print(
+            f"| {r['model']} | {r['train_clips_s']:.1f} | {r['loading_clips_s']:.1f} | "
+            f"{r['end_to_end_clips_s']:.1f} | {r['loading_over_training']:.1f}× |"
+        )
+    worst = min(r["loading_over_training"] for r in results)
+    print(
+        f"\nslowest loading/training ratio: {worst:.1f}× "
+        f"({'OK' if worst >= 3 else 'below'} the 3× bar)"
+    )
+    if args.json:
+        Path(args.json).write_text(json.dumps({**header, "results": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""``facscope mer train | grid | list``: micro-expression recognition runs and grids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from facscope.errors import ConfigError
+
+CONFIG_OPT = click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+    help="YAML config; flags given on the command line override its keys.",
+)  # fmt: skip
+SET_OPT = click.option(
+    "--set", "sets", multiple=True, metavar="KEY=VALUE",
+    help="Override any config key (VALUE is YAML: --set model_options={dropout: 0.2}); "
+    "dict keys may be dotted: --set model_options.adaptive_pool=true.",
+)  # fmt: skip
+
+
+def parse_sets(sets: tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs (VALUE parsed as YAML) into a dict; ``a.b=v`` sets ``{a: {b: v}}``."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in sets:
+        if "=" not in item:
+            raise ConfigError(f"--set expects KEY=VALUE; got {item!r}")
+        key, raw = item.split("=", 1)
+        value = yaml.safe_load(raw) if raw.strip() else None
+        parts = key.strip().split(".")
+        node = out
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {item!r}: {p!r} is set both as a value and a mapping")
+        node[parts[-1]] = value
+    return out
+
+
+def _merge_dicts(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = (
+            _merge_dicts(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        )
+    return out
+
+
+@click.group()
+def mer() -> None:
+    """Micro-expression recognition: train/evaluate models, run experiment grids."""
+
+
+@mer.command("list")
+def list_cmd() -> None:
+    """List models (with their input), sampling strategies, imbalance methods and protocols."""
+    from facscope.mer.imbalance import IMBALANCE
+    from facscope.mer.models import MODELS, model_input
+    from facscope.mer.protocols import PROTOCOLS
+    from facscope.mer.sampling import SAMPLERS
+
+    click.echo("models:")
+    for name, doc in MODELS.describe().items():
+        spec = model_input(name)
+        click.echo(f"  {name:<14} {spec.kind} {spec.shape()}  {doc}")
+    for title, reg in (("sampling", SAMPLERS), ("imbalance", IMBALANCE), ("protocols", PROTOCOLS)):
+        click.echo(f"{title}:")
+        for name, doc in reg.describe().items():
+            click.echo(f"  {name:<18} {doc}")
+
+
+@mer.command("train")
+@CONFIG_OPT
+@click.option("--data", help="Dataset adapter (csv, casme2, samm, dfme, …).")
+@click.option("--root", help="Dataset root (for csv: the manifest file).")
+@click.option("--model", help="Model name (facscope mer list).")
+@click.option("--protocol", help="loso, kfold, megc2019, official, cross-dataset, lodo.")
+@click.option("--k", type=int, help="Folds for --protocol kfold.")
+@click.option("--output-dir", help="Where predictions, metrics and checkpoints go.")
+@click.option("--sampling", help="Key-frame sampling strategy (video models).")
+@click.option("--imbalance", help="Class-imbalance method.")
+@click.option("--frames", type=int, help="Frames per clip (video models).")
+@click.option("--size", type=int, help="Input side in pixels.")
+@click.option("--epochs", type=int)
+@click.option("--batch-size", type=int)
+@click.option("--lr", type=float)
+@click.option("--seed", type=int)
+@click.option("--selection", type=click.Choice(["last", "val"]), help="Model selection rule.")
+@click.option("--face", type=click.Choice(["detect", "full"]), help="Align on onset / whole frame.")
+@click.option("--cache-dir", help="Clip/flow cache folder (default: OUTPUT_DIR/cache).")
+@click.option("--num-workers", type=int, help="DataLoader worker processes.")
+@click.option("--mixed-precision", type=click.Choice(["no", "fp16", "bf16"]))
+@click.option("--cpu", is_flag=True, default=None, help="Force CPU.")
+@click.option("--folds", help="Run only these fold indices, comma-separated.")
+@click.option("--max-steps", type=int, help="Stop after this many optimiser steps (resumable).")
+@click.option("--no-resume", is_flag=True, help="Start from scratch even if checkpoints exist.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@SET_OPT
+def train_cmd(
+    config_file: Path | None,
+    k: int | None,
+    folds: str | None,
+    no_resume: bool,
+    quiet: bool,
+    sets: tuple[str, ...],
+    **flags: Any,
+) -> None:
+    """Train and evaluate one configuration; prints and writes ACC / UF1 / UAR.
+
+    \b
+    facscope mer train --data csv --root manifest.csv --model ststnet --protocol loso \\
+        --output-dir runs/x
+    facscope mer train --config configs/mer-dfme.yaml --epochs 5
+    accelerate launch -m facscope.cli mer train --config configs/mer-dfme.yaml
+    """
+    from facscope.mer.config import load_config, read_yaml
+    from facscope.mer.train import train
+
+    values = read_yaml(config_file) if config_file else {}
+    given = {key: v for key, v in flags.items() if v is not None}
+    if k is not None:
+        given["protocol_options"] = {**values.get("protocol_options", {}), "k": k}
+    if folds:
+        given["folds"] = tuple(int(f) for f in folds.split(","))
+    if no_resume:
+        given["resume"] = False
+    merged = _merge_dicts({**values, **given}, parse_sets(sets))
+    cfg = load_config(None, **merged)
+    if not cfg.resume:
+        _clear_run(Path(cfg.output_dir))
+    result = train(cfg, progress=not quiet)
+    if result.interrupted:
+        click.echo(
+            f"stopped after max_steps={cfg.max_steps}; run again to resume ({cfg.output_dir})"
+        )
+        return
+    m = result.metrics
+    click.echo(
+        f"ACC {m['acc']:.4f}  UF1 {m['uf1']:.4f}  UAR {m['uar']:.4f}  "
+        f"({m['n']} samples, {m['folds']} folds, {m['protocol']}, {m['pooling']}; "
+        f"selection: {m['selection']}; seed {m['seed']})"
+    )
+    click.echo(f"predictions, metrics and config written to {result.output_dir}")
+
+
+def _clear_run(out: Path) -> None:
+    """Remove a previous run's fold outputs (not the cache) for --no-resume."""
+    import shutil
+
+    for d in out.glob("fold_*"):
+        shutil.rmtree(d, ignore_errors=True)
+    for name in ("predictions.csv", "metrics.json"):
+        (out / name).unlink(missing_ok=True)
+
+
+@mer.command("grid")
+@CONFIG_OPT
+@click.option("--output-dir", help="Where runs and tables go.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@SET_OPT
+def grid_cmd(
+    config_file: Path | None, output_dir: str | None, quiet: bool, sets: tuple[str, ...]
+) -> None:
+    """Run models × samplings × imbalances × seeds; write Markdown/CSV tables and confusion
+    matrices. An interrupted grid resumes where it stopped."""
+    from facscope.mer.config import grid_config, read_yaml
+    from facscope.mer.grid import run_grid
+
+    if config_file is None:
+        raise ConfigError("facscope mer grid needs --config FILE (see configs/mer-*.yaml)")
+    values = read_yaml(config_file)
+    grid_keys = {"models", "samplings", "imbalances", "seeds", "overrides", "output_dir", "title"}
+    extra = parse_sets(sets)
+    if output_dir:
+        extra["output_dir"] = output_dir
+    top = {key: v for key, v in extra.items() if key in grid_keys}
+    train_extra = {key: v for key, v in extra.items() if key not in grid_keys}
+    values = {**values, **top, "train": _merge_dicts(values.get("train") or {}, train_extra)}
+    grid = grid_config(values, where=str(config_file))
+    summary = run_grid(grid, progress=not quiet)
+    click.echo(summary.markdown)
+    click.echo(f"tables: {summary.markdown_path}, {summary.csv_path}")
+    if summary.failed:
+        click.echo(f"{len(summary.failed)} run(s) failed: {', '.join(summary.failed)}", err=True)

@@ -1,0 +1,204 @@
+"""Feeding cached clips and flow stacks to a model: a torch Dataset, a seeded sampler, and the
+on-device conversion to the model's input.
+
+Workers hand over ``uint8`` clips (four times less to copy than float); the conversion to float,
+the Kinetics normalisation and the ``(N, 3, T, H, W)`` layout happen on the device in
+:func:`to_model_input`. Every random choice (order, jitter, flips) is a function of the run's
+seed, the epoch and the sample index, so an epoch is the same whichever worker loads which
+sample and whether the run was resumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from facscope.data.sample import Sample
+from facscope.errors import ConfigError
+from facscope.mer.cache import load_entry
+from facscope.mer.models import ModelInput
+from facscope.mer.sampling import gather_frames, sample_frames
+
+__all__ = ["CLIP_INPUTS", "CachedDataset", "EpochSampler", "to_model_input"]
+
+
+class CachedDataset(Dataset):
+    """Samples read from cache entries, as ``(input, label, index)``.
+
+    For clip models the input is ``uint8`` ``(T, H, W, 3)`` picked by the sampling strategy
+    (with jitter and flips when ``train``); for flow models ``float32`` ``(C, H, W)``
+    (``C`` = the model's channels: u, v[, strain]). Horizontal flips mirror the image; for flow
+    they also negate u.
+
+    Args:
+        samples, entries, labels: aligned sequences (label ids; -1 allowed for prediction only).
+        spec: the model's resolved input.
+        sampling, window, jitter: key-frame sampling (clips only).
+        train: apply jitter and flips.
+        hflip: random horizontal flips (training only).
+        seed: the run's seed.
+    """
+
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        entries: Sequence[Path],
+        labels: Sequence[int],
+        spec: ModelInput,
+        *,
+        sampling: str = "uniform",
+        window: float = 0.1,
+        jitter: float = 0.0,
+        train: bool = False,
+        hflip: bool = False,
+        seed: int = 0,
+    ) -> None:
+        if not len(samples) == len(entries) == len(labels):
+            raise ConfigError("samples, entries and labels must have the same length")
+        self.samples = list(samples)
+        self.entries = [Path(e) for e in entries]
+        self.labels = [int(v) for v in labels]
+        self.spec = spec
+        self.sampling = sampling
+        self.window = window
+        self.jitter = jitter if train else 0.0
+        self.hflip = hflip and train
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def _rng(self, index: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch, index, 7919])
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int]:
+        rng = self._rng(index)
+        flip = self.hflip and bool(rng.random() < 0.5)
+        x = self._flow(index, flip) if self.spec.kind == "flow" else self._clip(index, rng, flip)
+        return x, self.labels[index], index
+
+    def _clip(self, index: int, rng: np.random.Generator, flip: bool) -> torch.Tensor:
+        s = self.samples[index]
+        data = load_entry(self.entries[index], "clip")
+        frames, numbers = data["frames"], data["numbers"]
+        if frames.shape[1] != self.spec.size or frames.shape[2] != self.spec.size:
+            raise ConfigError(
+                f"cache entry {self.entries[index]} holds {frames.shape[1]} px frames; the model "
+                f"reads {self.spec.size} px: rebuild the cache at that size"
+            )
+        sel = sample_frames(
+            self.sampling,
+            onset=int(s.onset),  # type: ignore[arg-type]
+            apex=s.apex,
+            offset=int(s.offset),  # type: ignore[arg-type]
+            fps=float(s.fps),  # type: ignore[arg-type]
+            available=numbers.tolist(),
+            n=int(self.spec.frames),  # type: ignore[arg-type]
+            window=self.window,
+            jitter=self.jitter,
+            rng=rng,
+        )
+        clip = gather_frames(frames, numbers.tolist(), sel)
+        if flip:
+            clip = clip[:, :, ::-1]
+        return torch.from_numpy(np.ascontiguousarray(clip))
+
+    def _flow(self, index: int, flip: bool) -> torch.Tensor:
+        stack = load_entry(self.entries[index], "flow")["flow"]
+        c = len(self.spec.channels)
+        if stack.shape[0] != self.spec.size:
+            raise ConfigError(
+                f"cache entry {self.entries[index]} holds a {stack.shape[0]} px flow stack; the "
+                f"model reads {self.spec.size} px: rebuild the cache at that size"
+            )
+        x = np.transpose(stack[..., :c], (2, 0, 1)).astype(np.float32)
+        if flip:
+            x = x[:, :, ::-1].copy()
+            x[0] = 1.0 - x[0]  # u is min-max normalised: mirroring negates it, i.e. 1 - u
+        return torch.from_numpy(np.ascontiguousarray(x))
+
+
+class EpochSampler(Sampler[int]):
+    """Indices for one epoch: a seeded permutation, or weighted draws with replacement.
+
+    The order depends only on ``(seed, epoch)``; call :meth:`set_epoch` before each epoch
+    (``accelerate`` does it for prepared loaders). With ``weights`` an epoch draws ``len(weights)``
+    indices with probability ∝ weight (the class-balanced sampler).
+    """
+
+    def __init__(
+        self, n: int, *, seed: int = 0, weights: np.ndarray | None = None, shuffle: bool = True
+    ) -> None:
+        self.n = int(n)
+        self.seed = int(seed)
+        self.shuffle = shuffle
+        self.weights = None if weights is None else np.asarray(weights, dtype=np.float64)
+        if self.weights is not None and (
+            self.weights.shape != (self.n,) or self.weights.sum() <= 0
+        ):
+            raise ConfigError(f"sampler weights must be {self.n} non-negative values, not all 0")
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[int]:
+        if not self.shuffle:
+            return iter(range(self.n))
+        rng = np.random.default_rng([self.seed, self.epoch, 104729])
+        if self.weights is not None:
+            p = self.weights / self.weights.sum()
+            return iter(rng.choice(self.n, size=self.n, replace=True, p=p).tolist())
+        return iter(rng.permutation(self.n).tolist())
+
+
+CLIP_INPUTS = ("frames", "onset_diff")
+
+
+def to_model_input(
+    x: torch.Tensor, spec: ModelInput, *, clip_input: str = "frames", diff_gain: float = 10.0
+) -> torch.Tensor:
+    """A loader batch as the model's input, on ``x``'s device.
+
+    Clips: ``uint8`` ``(N, T, H, W, 3)`` → float ``(N, 3, T, H, W)``. With
+    ``clip_input="frames"`` they are scaled to [0, 1] and normalised with the model's mean/std;
+    with ``"onset_diff"`` every frame becomes its difference from the clip's first sampled frame
+    (the onset for every strategy but ``apex_window``), ``(x_t − x_0) / 255 · diff_gain``, so the
+    first frame is all zeros and a still face is all zeros. Flow: returned as float.
+    """
+    if spec.kind == "flow":
+        return x.float()
+    if x.ndim != 5 or x.shape[-1] != 3:
+        raise ConfigError(f"a clip batch must have shape (N, T, H, W, 3); got {tuple(x.shape)}")
+    if clip_input not in CLIP_INPUTS:
+        raise ConfigError(f"clip_input must be one of {CLIP_INPUTS}; got {clip_input!r}")
+    v = x.permute(0, 4, 1, 2, 3).float().div_(255.0)
+    if clip_input == "onset_diff":
+        return (v - v[:, :, :1]).mul_(float(diff_gain))
+    if spec.mean is not None and spec.std is not None:
+        mean = torch.tensor(spec.mean, device=v.device).view(1, 3, 1, 1, 1)
+        std = torch.tensor(spec.std, device=v.device).view(1, 3, 1, 1, 1)
+        v = (v - mean) / std
+    return v
+
+
+def collate(batch: list[tuple[torch.Tensor, int, int]]) -> dict[str, Any]:
+    """Stack ``(input, label, index)`` items into a dict batch."""
+    xs, ys, idx = zip(*batch)
+    return {
+        "x": torch.stack(xs),
+        "y": torch.tensor(ys, dtype=torch.long),
+        "index": torch.tensor(idx, dtype=torch.long),
+    }

@@ -1,0 +1,379 @@
+"""Training and subject-independent evaluation of one configuration (:class:`TrainConfig`).
+
+``train(config)`` loads the dataset, builds the clip/flow cache once, and for every fold of the
+protocol trains a fresh model on the training subjects, picks the model **without looking at the
+test fold** (the last epoch of a fixed budget, or the best validation UF1 on validation subjects
+drawn from the training subjects), predicts the test subjects and saves those predictions. The
+metrics (ACC / UF1 / UAR) are computed once on the predictions pooled over all folds.
+
+Everything runs through ``accelerate`` (mixed precision, one or several GPUs:
+``accelerate launch -m facscope.cli mer train …``). Every fold writes a checkpoint after each
+epoch; a killed run started again with the same config continues from the last checkpoint, and
+a finished fold (its ``predictions.csv`` exists) is not run again. Seeds: model initialisation,
+data order, jitter, flips and dropout are all derived from ``(seed, fold, epoch)``, so a resumed
+run gives the same predictions as an uninterrupted one (bit-for-bit on CPU).
+
+Output folder::
+
+    config.yaml          the resolved config
+    fold_00/checkpoint.pt, fold_00/predictions.csv, fold_00/history.json …
+    predictions.csv      every fold's predictions, pooled
+    metrics.json         ACC / UF1 / UAR on the pooled predictions + protocol, selection, seed
+    report.md/.csv/.json, report_confusion.png   the same with per-class scores, bootstrap CIs
+    cache_failures.json  samples the cache could not build (skipped)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from facscope.errors import ConfigError, FacscopeDataWarning
+from facscope.io import atomic_path, write_json, write_text
+from facscope.mer.config import TrainConfig, config_to_dict
+from facscope.mer.predictions import Predictions, read_predictions, write_predictions
+
+__all__ = ["RunResult", "derive_seed", "prepare_data", "train"]
+
+#: Fault injection for tests: the process exits abruptly (no cleanup) after this many steps.
+EXIT_AFTER_STEPS_ENV = "FACSCOPE_MER_EXIT_AFTER_STEPS"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What :func:`train` produced."""
+
+    output_dir: Path
+    metrics: dict[str, Any]
+    predictions: Predictions | None
+    interrupted: bool = False
+    folds_run: tuple[int, ...] = ()
+    skipped_samples: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """A dataset ready for training: samples with cache entries and class ids."""
+
+    samples: tuple[Any, ...]
+    entries: tuple[Path, ...]
+    labels: np.ndarray
+    classes: tuple[str, ...]
+    spec: Any  # ModelInput
+    dataset: Any  # facscope.data.Dataset
+    skipped: tuple[str, ...]
+
+
+def derive_seed(*parts: int) -> int:
+    """A 31-bit seed derived from integers (seed, fold, epoch, …)."""
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+# --------------------------------------------------------------------------------------------
+# Accelerator (one per process; rebuilt when a single-process run changes its settings)
+
+_ACCEL: dict[str, Any] = {}
+
+
+def get_accelerator(config: TrainConfig) -> Any:
+    from accelerate import Accelerator
+
+    key = (bool(config.cpu), config.mixed_precision)
+    acc = _ACCEL.get("acc")
+    if acc is not None and _ACCEL.get("key") == key:
+        return acc
+    if acc is not None:
+        if acc.num_processes > 1:
+            raise ConfigError(
+                "a distributed run cannot change cpu/mixed_precision between runs; "
+                "launch one process group per setting"
+            )
+        from accelerate.state import AcceleratorState, GradientState
+
+        AcceleratorState._reset_state(reset_partial_state=True)
+        GradientState._reset_state()
+    acc = Accelerator(cpu=bool(config.cpu), mixed_precision=config.mixed_precision)
+    _ACCEL.update(acc=acc, key=key)
+    return acc
+
+
+# --------------------------------------------------------------------------------------------
+# Data
+
+
+def _resolve_spec(config: TrainConfig) -> tuple[Any, dict[str, Any]]:
+    from facscope.mer.models import model_input
+
+    kw = dict(config.model_options)
+    base = model_input(config.model, **kw)
+    if base.kind == "flow":
+        if config.size is not None and config.size != base.size:
+            kw["input_size"] = int(config.size)
+        return model_input(config.model, **kw), kw
+    return base.resolve(frames=config.frames, size=config.size), kw
+
+
+def load_data(config: TrainConfig) -> Any:
+    """The configured dataset with the configured target."""
+    from facscope.data import load_dataset
+
+    if config.root is None:
+        raise ConfigError("no dataset root: set 'root' (for --data csv, the manifest file)")
+    ds = load_dataset(config.data, config.root, **config.data_options)
+    if ds.target != config.target:
+        ds = ds.with_target(config.target)
+    return ds
+
+
+def prepare_data(
+    config: TrainConfig, *, dataset: Any = None, progress: bool = True, accelerator: Any = None
+) -> PreparedData:
+    """Load the dataset, keep the labelled clips, and build their cache entries.
+
+    Samples with no class in ``classes`` and samples whose cache entry failed are dropped with
+    one :class:`FacscopeDataWarning` each (and listed in ``cache_failures.json``).
+    """
+    from facscope.mer.cache import CacheSpec, build_cache
+
+    ds = dataset if dataset is not None else load_data(config)
+    classes = tuple(config.classes) if config.classes else tuple(ds.classes)
+    if len(classes) < 2:
+        raise ConfigError(f"need at least two classes to train; the dataset has {classes}")
+    index = {c: i for i, c in enumerate(classes)}
+    labels_all = ds.labels()
+    keep = [i for i, lab in enumerate(labels_all) if lab in index and ds[i].is_clip]
+    if len(keep) < len(ds):
+        warnings.warn(
+            f"{len(ds) - len(keep)} of {len(ds)} samples have no class in {list(classes)} or "
+            "are not clips; they are left out",
+            FacscopeDataWarning,
+            stacklevel=2,
+        )
+    ds = ds[keep] if len(keep) < len(ds) else ds
+    spec, _ = _resolve_spec(config)
+    cspec = CacheSpec(
+        root=config.cache_path,
+        kind=spec.kind,
+        size=spec.size,
+        face=config.face,
+        detector=config.detector,
+        fps=config.cache_fps,
+        flow=config.flow,
+        flow_size=config.flow_size,
+    )
+    samples = list(ds)
+    if accelerator is not None:
+        with accelerator.main_process_first():
+            built = build_cache(samples, cspec, progress=progress and accelerator.is_main_process)
+    else:
+        built = build_cache(samples, cspec, progress=progress)
+    ok = [i for i, e in enumerate(built.entries) if e is not None]
+    skipped = tuple(f"{f['sample_id']}: {f['error']}" for f in built.failures)
+    if built.failures:
+        warnings.warn(
+            f"{len(built.failures)} sample(s) could not be cached and are left out (first: "
+            f"{skipped[0]}); see cache_failures.json",
+            FacscopeDataWarning,
+            stacklevel=2,
+        )
+    ds = ds[ok] if len(ok) < len(ds) else ds
+    labels = np.array([index[lab] for lab in ds.labels()], dtype=np.int64)
+    entries = tuple(built.entries[i] for i in ok)  # type: ignore[misc]
+    return PreparedData(tuple(ds), entries, labels, classes, spec, ds, skipped)
+
+
+# --------------------------------------------------------------------------------------------
+# Folds
+
+
+@dataclass(frozen=True)
+class FoldSplit:
+    index: int
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+
+def make_folds(config: TrainConfig, data: PreparedData) -> list[FoldSplit]:
+    """The protocol's folds over the prepared samples; validation subjects come from each fold's
+    training subjects only (``selection="val"``)."""
+    from facscope.mer.protocols import split_dataset
+
+    folds = []
+    for k, (tr, va, te) in enumerate(
+        split_dataset(
+            data.dataset,
+            config.protocol,
+            labels=data.labels,
+            seed=config.seed,
+            val=config.val_subjects if config.selection == "val" else 0.0,
+            **config.protocol_options,
+        )
+    ):
+        tr, va, te = (np.asarray(a, dtype=np.int64) for a in (tr, va, te))
+        groups = {data.samples[i].group for i in te}
+        if groups & {data.samples[i].group for i in np.concatenate([tr, va])}:
+            raise ConfigError(f"fold {k}: a test subject also appears in training/validation")
+        folds.append(FoldSplit(k, tr, va, te))
+    if config.folds is not None:
+        wanted = set(config.folds)
+        folds = [f for f in folds if f.index in wanted]
+    if not folds:
+        raise ConfigError(f"protocol {config.protocol!r} gave no folds to run")
+    return folds
+
+
+# --------------------------------------------------------------------------------------------
+# The run
+
+
+def train(config: TrainConfig, *, dataset: Any = None, progress: bool = True) -> RunResult:
+    """Run every fold of ``config`` (resuming what a previous run left) and score the pooled
+    predictions. See the module docstring for the outputs."""
+    from facscope.mer.fold import run_fold
+
+    acc = get_accelerator(config)
+    out = Path(config.output_dir)
+    if config.resume:
+        check_resumable(out, config)
+    if acc.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        write_config(out / "config.yaml", config)
+    data = prepare_data(config, dataset=dataset, progress=progress, accelerator=acc)
+    if acc.is_main_process:
+        write_json(out / "cache_failures.json", list(data.skipped))
+    folds = make_folds(config, data)
+    parts: list[Predictions] = []
+    state = {"steps": 0, "exit_after": _exit_after()}
+    for fold in folds:
+        pred_path = out / f"fold_{fold.index:02d}" / "predictions.csv"
+        if config.resume and pred_path.is_file():
+            parts.append(read_predictions(pred_path))
+            continue
+        preds = run_fold(config, data, fold, acc, state, progress=progress)
+        if preds is None:  # max_steps reached: stop, the checkpoint stays
+            return RunResult(out, {}, None, interrupted=True, skipped_samples=data.skipped)
+        parts.append(preds)
+    pooled = Predictions.concat(parts)
+    metrics = score(pooled, config, input_kind=data.spec.kind)
+    metrics["runtime"] = {
+        "device": str(acc.device),
+        "processes": acc.num_processes,
+        "mixed_precision": acc.mixed_precision,
+    }
+    if acc.is_main_process:
+        write_predictions(out / "predictions.csv", pooled)
+        save_report(out, pooled, metrics, config)
+        write_json(out / "metrics.json", metrics)
+    acc.wait_for_everyone()
+    return RunResult(
+        out, metrics, pooled, folds_run=tuple(f.index for f in folds), skipped_samples=data.skipped
+    )
+
+
+#: Keys that may differ between a run and its resumption (they do not shape the results).
+RUNTIME_KEYS = frozenset(
+    {"resume", "output_dir", "cache_dir", "num_workers", "max_steps", "folds", "checkpoint_every"}
+)
+
+
+def check_resumable(out: Path, config: TrainConfig) -> None:
+    """Refuse to resume into a folder that holds a run of another configuration."""
+    from facscope.mer.config import load_config
+
+    previous = out / "config.yaml"
+    if not previous.is_file() or not any(out.glob("fold_*")):
+        return
+    try:
+        old = config_to_dict(load_config(previous))
+    except Exception:  # an unreadable or older config: let the checkpoints speak
+        return
+    new = config_to_dict(config)
+    changed = sorted(k for k in new if k not in RUNTIME_KEYS and old.get(k) != new[k])
+    if changed:
+        raise ConfigError(
+            f"{out} holds a run with other settings ({', '.join(changed)}); resuming it would "
+            "mix two configurations: pass --no-resume (resume: false) or another --output-dir"
+        )
+
+
+def _exit_after() -> int | None:
+    v = os.environ.get(EXIT_AFTER_STEPS_ENV)
+    return int(v) if v else None
+
+
+def score(preds: Predictions, config: TrainConfig, *, input_kind: str = "clip") -> dict[str, Any]:
+    """ACC / UF1 / UAR on pooled predictions, with what a table must state (flow models read
+    no key frames: their sampling reads ``apex flow``)."""
+    from facscope.mer.metrics import classification_scores
+
+    m = classification_scores(preds.y_true, preds.y_pred, labels=list(range(len(preds.classes))))
+    counts = Counter(preds.classes[i] for i in preds.y_true)
+    return {
+        "acc": float(m["acc"]),
+        "uf1": float(m["uf1"]),
+        "uar": float(m["uar"]),
+        "n": len(preds),
+        "folds": len(set(preds.folds.tolist())),
+        "pooling": "pooled over test folds",
+        "protocol": config.protocol,
+        "protocol_options": dict(config.protocol_options),
+        "selection": (
+            f"best validation UF1 ({config.val_subjects:g} of training subjects)"
+            if config.selection == "val"
+            else f"fixed budget: last of {config.epochs} epochs"
+        ),
+        "seed": config.seed,
+        "model": config.model,
+        "sampling": config.sampling if input_kind == "clip" else "apex flow",
+        "imbalance": config.imbalance,
+        "classes": list(preds.classes),
+        "support": {c: counts.get(c, 0) for c in preds.classes},
+    }
+
+
+def save_report(
+    out: Path, preds: Predictions, metrics: dict[str, Any], config: TrainConfig
+) -> None:
+    """``report.md/.csv/.json`` and ``report_confusion.png`` (:mod:`facscope.mer.report`), with
+    95 % subject-bootstrap intervals."""
+    from facscope.mer.report import Results
+
+    Results(
+        y_true=[preds.classes[i] for i in preds.y_true],
+        y_pred=[preds.classes[i] for i in preds.y_pred],
+        labels=list(preds.classes),
+        dataset=f"{config.data}: {config.root}",
+        protocol=f"{metrics['protocol']} ({metrics['folds']} folds)",
+        selection=metrics["selection"],
+        seeds=[config.seed],
+        groups=[f"{d}/{s}" for d, s in zip(preds.datasets, preds.subjects)],
+        model=f"{config.model} / {metrics['sampling']} / {config.imbalance}",
+        n_bootstrap=1000,
+    ).save(out, stem="report")
+
+
+def write_config(path: Path, config: TrainConfig) -> Path:
+    """Write the resolved config as YAML (atomically)."""
+    import yaml
+
+    return write_text(path, yaml.safe_dump(config_to_dict(config), sort_keys=False))
+
+
+def save_torch(path: Path, obj: Any) -> None:
+    """``torch.save`` atomically."""
+    import torch
+
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+
+
+def history_json(history: list[dict[str, Any]]) -> str:
+    return json.dumps(history, indent=1)

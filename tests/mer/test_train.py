@@ -1,0 +1,192 @@
+"""Training runs end to end: flags-only CLI, pooled predictions, leakage-free selection, a killed
+run resumed bit-for-bit, and ``accelerate launch``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from _mer_data import CLASSES, make_tiny_dataset
+from click.testing import CliRunner
+
+from facscope.cli.main import cli
+from facscope.errors import ConfigError
+from facscope.mer.config import TrainConfig, load_config
+from facscope.mer.metrics import classification_scores
+from facscope.mer.predictions import read_predictions
+from facscope.mer.train import EXIT_AFTER_STEPS_ENV, train
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mer_train")
+    manifest = make_tiny_dataset(root / "data", subjects=3)
+    return root, manifest
+
+
+def base_config(workdir, name: str, **kw) -> TrainConfig:
+    root, manifest = workdir
+    values = {
+        "data": "csv",
+        "root": str(manifest),
+        "classes": CLASSES,
+        "model": "ststnet",
+        "protocol": "loso",
+        "face": "full",
+        "flow": "farneback",
+        "flow_size": 40,
+        "epochs": 3,
+        "batch_size": 2,
+        "lr": 0.01,
+        "hflip": True,
+        "imbalance": "balanced_sampler",
+        "cache_dir": str(root / "cache"),
+        "output_dir": str(root / name),
+    }
+    values.update(kw)
+    return TrainConfig(**values)
+
+
+@pytest.fixture(scope="module")
+def reference(workdir):
+    """An uninterrupted run, shared by the comparisons below."""
+    return train(base_config(workdir, "reference"), progress=False)
+
+
+def test_flags_alone_run_loso_and_write_pooled_outputs(workdir):
+    root, manifest = workdir
+    out = root / "flags"
+    args = [
+        "mer", "train", "--data", "csv", "--root", str(manifest), "--model", "ststnet",
+        "--protocol", "loso", "--output-dir", str(out), "--face", "full", "--epochs", "2",
+        "--cache-dir", str(root / "cache"), "--quiet", "--set", f"classes={list(CLASSES)}",
+        "--set", "flow=farneback", "--set", "flow_size=40",
+    ]  # fmt: skip
+    res = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "ACC " in res.output and "UF1 " in res.output and "UAR " in res.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    preds = read_predictions(out / "predictions.csv")
+    # every sample is predicted exactly once, by the fold that held its subject out
+    assert sorted(preds.sample_ids) == sorted(set(preds.sample_ids)) and len(preds) == 9
+    for fold in range(3):
+        split = json.loads((out / f"fold_{fold:02d}" / "split.json").read_text())
+        assert not set(split["test"]) & set(split["train"])
+        tested = {s for s, f in zip(preds.subjects, preds.folds) if f == fold}
+        assert {f"csv/{s}" for s in tested} == set(split["test"])
+    again = classification_scores(preds.y_true, preds.y_pred, labels=[0, 1, 2])
+    assert metrics["uf1"] == pytest.approx(again.uf1) and metrics["uar"] == pytest.approx(again.uar)
+    assert np.allclose(preds.probs.sum(1), 1.0, atol=1e-5)
+    assert metrics["protocol"] == "loso" and metrics["pooling"].startswith("pooled")
+    assert (out / "report_confusion.png").is_file() and (out / "report.md").is_file()
+    resolved = load_config(out / "config.yaml")
+    assert resolved.epochs == 2 and resolved.classes == CLASSES and resolved.model == "ststnet"
+
+
+def test_validation_selection_uses_training_subjects_only(workdir):
+    cfg = base_config(workdir, "val", selection="val", val_subjects=0.5, epochs=2, folds=(0,))
+    result = train(cfg, progress=False)
+    fold = Path(cfg.output_dir) / "fold_00"
+    split = json.loads((fold / "split.json").read_text())
+    assert split["val"] and not set(split["val"]) & set(split["test"])
+    assert not set(split["val"]) & set(split["train"])
+    sel = json.loads((fold / "selection.json").read_text())
+    hist = json.loads((fold / "history.json").read_text())
+    best = max(range(len(hist)), key=lambda e: (hist[e]["val_uf1"], -e))
+    assert sel["rule"] == "val" and sel["epoch"] == best
+    assert result.metrics["selection"].startswith("best validation UF1")
+    assert result.folds_run == (0,)
+
+
+def _state(run_dir: Path, fold: int) -> dict[str, torch.Tensor]:
+    ck = torch.load(run_dir / f"fold_{fold:02d}" / "checkpoint.pt", weights_only=True)
+    return ck["model"]
+
+
+def test_killed_run_resumes_to_identical_results(workdir, reference):
+    cfg = base_config(workdir, "killed")
+    cfg_file = Path(cfg.output_dir).with_suffix(".yaml")
+    cfg_file.write_text(yaml.safe_dump({**vars(cfg), "classes": list(CLASSES)}))
+    env = {**os.environ, EXIT_AFTER_STEPS_ENV: "13"}  # 9 steps per fold: dies inside fold 1
+    proc = subprocess.run(
+        [sys.executable, "-m", "facscope.cli", "mer", "train", "--config", str(cfg_file), "--quiet"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    out = Path(cfg.output_dir)
+    assert (out / "fold_00" / "predictions.csv").is_file()
+    assert not (out / "fold_01" / "predictions.csv").exists()
+    ck = torch.load(out / "fold_01" / "checkpoint.pt", weights_only=True)
+    assert ck["epoch"] == 0  # epoch 1 of fold 1 was cut short after its first step
+
+    resumed = train(cfg, progress=False)
+    ref, got = reference.predictions, resumed.predictions
+    assert got.sample_ids == ref.sample_ids
+    assert np.array_equal(got.y_pred, ref.y_pred)
+    assert np.allclose(got.probs, ref.probs, atol=1e-6, rtol=0)
+    for fold in range(3):
+        a, b = _state(Path(reference.output_dir), fold), _state(out, fold)
+        assert all(torch.equal(a[k], b[k]) for k in a), f"fold {fold} weights differ"
+    assert resumed.metrics["uf1"] == reference.metrics["uf1"]
+
+
+def test_max_steps_stops_cleanly_and_the_rerun_skips_finished_folds(workdir, reference):
+    cfg = base_config(workdir, "max_steps", max_steps=10)
+    assert train(cfg, progress=False).interrupted
+    out = Path(cfg.output_dir)
+    done = (out / "fold_00" / "predictions.csv").stat().st_mtime_ns
+    result = train(cfg.replace(max_steps=None), progress=False)
+    assert (out / "fold_00" / "predictions.csv").stat().st_mtime_ns == done  # not redone
+    assert np.allclose(result.predictions.probs, reference.predictions.probs, atol=1e-6, rtol=0)
+
+
+def test_accelerate_launch_runs_the_cli(workdir, reference):
+    cfg = base_config(workdir, "launched")
+    cfg_file = Path(cfg.output_dir).with_suffix(".yaml")
+    cfg_file.write_text(yaml.safe_dump({**vars(cfg), "classes": list(CLASSES)}))
+    launcher = Path(sys.executable).with_name("accelerate")
+    proc = subprocess.run(
+        [str(launcher), "launch", "--cpu", "--num_processes", "1", "--num_machines", "1",
+         "--mixed_precision", "no", "--dynamo_backend", "no",
+         "-m", "facscope.cli", "mer", "train", "--config", str(cfg_file), "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "UF1" in proc.stdout
+    got = read_predictions(Path(cfg.output_dir) / "predictions.csv")
+    assert np.allclose(got.probs, reference.predictions.probs, atol=1e-5, rtol=0)
+
+
+def test_a_video_model_trains_through_the_clip_cache(workdir):
+    cfg = base_config(
+        workdir, "video", model="mc3_18", frames=3, size=16, epochs=1, folds=(0,),
+        sampling="interpolate", jitter=0.005, imbalance="ldam_drw", batch_size=3,
+    )  # fmt: skip
+    result = train(cfg, progress=False)
+    assert len(result.predictions) == 3 and result.metrics["model"] == "mc3_18"
+    assert result.metrics["sampling"] == "interpolate"
+    assert list((Path(cfg.cache_dir) / "clip").iterdir())
+
+
+def test_missing_root_and_empty_protocol_are_clear_errors(workdir):
+    with pytest.raises(ConfigError, match="no dataset root"):
+        train(base_config(workdir, "noroot", root=None), progress=False)
+    with pytest.raises(ConfigError, match="no folds"):
+        train(base_config(workdir, "nofolds", folds=(9,)), progress=False)
+
+
+def test_resuming_into_a_run_of_other_settings_is_refused(workdir, reference):
+    cfg = base_config(workdir, "reference", lr=0.5)  # the reference run's folder, new lr
+    with pytest.raises(ConfigError, match=r"other settings \(lr\)"):
+        train(cfg, progress=False)
+    same = base_config(workdir, "reference", num_workers=0, max_steps=None)
+    assert train(same, progress=False).metrics["uf1"] == reference.metrics["uf1"]
