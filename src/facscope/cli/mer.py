@@ -22,22 +22,9 @@ SET_OPT = click.option(
 
 def parse_sets(sets: tuple[str, ...]) -> dict[str, Any]:
     """``KEY=VALUE`` pairs (VALUE parsed as YAML) into a dict; ``a.b=v`` sets ``{a: {b: v}}``."""
-    import yaml
+    from facscope.cli.common import parse_key_values
 
-    out: dict[str, Any] = {}
-    for item in sets:
-        if "=" not in item:
-            raise ConfigError(f"--set expects KEY=VALUE; got {item!r}")
-        key, raw = item.split("=", 1)
-        value = yaml.safe_load(raw) if raw.strip() else None
-        parts = key.strip().split(".")
-        node = out
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"--set {item!r}: {p!r} is set both as a value and a mapping")
-        node[parts[-1]] = value
-    return out
+    return parse_key_values(sets, "--set")
 
 
 def _merge_dicts(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -11,9 +11,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from facscope.errors import ConfigError, InputFileError
+from facscope.config import build_config as _build
+from facscope.config import config_to_dict, read_yaml
+from facscope.errors import ConfigError
 
 __all__ = [
     "GridConfig",
@@ -24,7 +26,6 @@ __all__ = [
     "read_yaml",
 ]
 
-C = TypeVar("C")
 
 SELECTIONS = ("last", "val")
 OPTIMIZERS = ("adamw", "adam", "sgd")
@@ -233,57 +234,6 @@ class GridConfig:
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ConfigError(f"{name} must be one of {list(allowed)}; got {value!r}")
-
-
-def config_to_dict(cfg: Any) -> dict[str, Any]:
-    """A plain dict of a config (tuples as lists, nested configs as dicts): YAML/JSON-able."""
-
-    def plain(v: Any) -> Any:
-        if dataclasses.is_dataclass(v) and not isinstance(v, type):
-            return {f.name: plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
-        if isinstance(v, (list, tuple)):
-            return [plain(x) for x in v]
-        if isinstance(v, Mapping):
-            return {str(k): plain(x) for k, x in v.items()}
-        if isinstance(v, Path):
-            return str(v)
-        return v
-
-    return plain(cfg)
-
-
-def _build(cls: type[C], values: Mapping[str, Any], where: str) -> C:
-    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    unknown = sorted(set(values) - set(names))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys are {sorted(names)}")
-    kw = dict(values)
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        v = kw.get(f.name)
-        if isinstance(v, list) and "tuple" in str(f.type):
-            kw[f.name] = tuple(v)
-    try:
-        return cls(**kw)
-    except TypeError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-
-
-def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A YAML file's top-level mapping (an empty file is an empty mapping)."""
-    import yaml
-
-    p = Path(path)
-    if not p.is_file():
-        raise InputFileError(f"{p}: no such config file")
-    try:
-        obj = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML ({exc})") from None
-    if obj is None:
-        return {}
-    if not isinstance(obj, dict):
-        raise ConfigError(f"{p}: the top level must be a mapping of keys to values")
-    return obj
 
 
 def load_config(
