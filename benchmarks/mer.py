@@ -32,31 +32,44 @@ from pathlib import Path
 VIDEO_MODELS = ("r3d_18", "mc3_18", "r2plus1d_18", "s3d")
 
 
+#: Defaults of the full (GPU) run and of ``--small``; a flag given explicitly wins.
+FULL = {"frames": 16, "size": 112, "batch_size": 16, "steps": 20, "warmup": 3, "num_workers": 8,
+        "epoch_clips": 1024}  # fmt: skip
+SMALL = {"frames": 8, "size": 56, "batch_size": 4, "steps": 10, "warmup": 2, "num_workers": 2,
+         "epoch_clips": 256}  # fmt: skip
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--device", default="cuda", help="cuda, cuda:1, or cpu")
-    ap.add_argument("--small", action="store_true", help="reduced sizes for a quick CPU run")
+    ap.add_argument("--small", action="store_true", help=f"reduced sizes: {SMALL}")
     ap.add_argument("--root", help="a DFME-layout dataset root (default: a synthetic one)")
     ap.add_argument("--models", default=",".join(VIDEO_MODELS))
-    ap.add_argument("--frames", type=int, default=16)
-    ap.add_argument("--size", type=int, default=112)
-    ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--steps", type=int, default=20, help="timed training steps per model")
-    ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--num-workers", type=int, default=8)
-    ap.add_argument("--mixed-precision", default="bf16", choices=["no", "fp16", "bf16"])
+    ap.add_argument("--frames", type=int, help=f"frames per clip (default {FULL['frames']})")
+    ap.add_argument("--size", type=int, help=f"input side (default {FULL['size']})")
+    ap.add_argument("--batch-size", type=int, help=f"default {FULL['batch_size']}")
+    ap.add_argument("--steps", type=int, help="timed steps per model and measurement")
+    ap.add_argument("--warmup", type=int, help="untimed steps first")
+    ap.add_argument("--num-workers", type=int, help=f"default {FULL['num_workers']}")
+    ap.add_argument(
+        "--mixed-precision", choices=["no", "fp16", "bf16"],
+        help="default: bf16 on CUDA, no on CPU",
+    )  # fmt: skip
+    ap.add_argument(
+        "--epoch-clips", type=int,
+        help="clips per loader epoch: the cached clips are repeated up to this many, as a real "
+        f"dataset's epoch is long (DFME: ~7,500 clips; default {FULL['epoch_clips']})",
+    )  # fmt: skip
     ap.add_argument("--cache-dir", help="clip cache folder (default: inside the temp dir)")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args(argv)
-    if args.small:
-        args.frames, args.size, args.batch_size = 8, 56, 4
-        args.steps, args.warmup, args.num_workers = 3, 1, 2
-        if args.device.startswith("cuda"):
-            args.mixed_precision = "bf16"
-        else:
-            args.mixed_precision = "no"
+    for key, value in (SMALL if args.small else FULL).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if args.mixed_precision is None:
+        args.mixed_precision = "bf16" if args.device.startswith("cuda") else "no"
     return args
 
 
@@ -69,6 +82,21 @@ def make_dataset(tmp: Path, small: bool) -> Path:
         amplitude=2.0, frame_size=(320, 240), seed=0, progress=False,
     )  # fmt: skip
     return root
+
+
+def cpu_name() -> str:
+    """The CPU's model name and core count (``/proc/cpuinfo`` on Linux)."""
+    import os
+
+    name = platform.processor() or "cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{name}, {os.cpu_count()} cores"
 
 
 def sync(device) -> None:
@@ -89,8 +117,11 @@ def measure(name, args, device, amp, ds, samples, built, ok, labels) -> dict:
     kw = {"adaptive_pool": True} if name == "s3d" and args.size < 224 else {}
     model = create_model(name, len(ds.classes), **kw).to(device)
     spec = model.input_spec.resolve(frames=args.frames, size=args.size)
+    # A loader restarts its workers' iteration at every epoch; with a few dozen synthetic clips
+    # that restart, not loading, would be measured. Repeat the clips to a realistic epoch length.
+    idx = ok * max(1, -(-args.epoch_clips // len(ok)))
     data = CachedDataset(
-        [samples[i] for i in ok], [built.entries[i] for i in ok], labels[ok].tolist(), spec,
+        [samples[i] for i in idx], [built.entries[i] for i in idx], labels[idx].tolist(), spec,
         sampling="uniform", jitter=0.01, train=True, hflip=True,
     )  # fmt: skip
     sampler = EpochSampler(len(data), seed=0)
@@ -167,11 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     if device.type == "cuda" and not torch.cuda.is_available():
         print("no CUDA device: pass --device cpu (with --small for a quick run)", file=sys.stderr)
         return 2
-    card = (
-        torch.cuda.get_device_name(device)
-        if device.type == "cuda"
-        else platform.processor() or "cpu"
-    )
+    card = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
     amp = {"no": None, "fp16": torch.float16, "bf16": torch.bfloat16}[args.mixed_precision]
     tmp = Path(tempfile.mkdtemp(prefix="facscope-mer-bench-"))
     import warnings
@@ -198,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         "num_workers": args.num_workers,
         "mixed_precision": args.mixed_precision,
         "clips": len(ok),
+        "epoch_clips": args.epoch_clips,
         "cache_build_s": round(cache_s, 2),
         "cache_built": built.built,
     }

@@ -50,10 +50,12 @@ def _common(args: argparse.Namespace) -> dict[str, Any]:
 
 def _model(args: argparse.Namespace, name: str) -> dict[str, Any]:
     spec: dict[str, Any] = {"name": name, "max_pixels": args.max_pixels, "local_files_only": True}
-    if args.gpu:
+    if args.gpu and not args.tiny:  # a model trained from scratch keeps fp32 weights (autocast)
         spec["dtype"] = "bfloat16"
     if args.chat_template and not name.startswith(str(args.out)):
         spec["chat_template"] = args.chat_template
+    if args.tiny and name == args.model:
+        spec["tiny"] = args.tiny
     return spec
 
 
@@ -164,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--model", default="tiny-random", help="model id, directory or tiny-random")
     p.add_argument("--chat-template", default=None, help="e.g. trl:qwen3_vl for Qwen2.5-VL")
+    p.add_argument(
+        "--tiny", nargs="*", default=[], metavar="KEY=VALUE",
+        help="sizes of a tiny-random model trained from scratch, e.g. hidden_size=256 num_layers=6",
+    )  # fmt: skip
     p.add_argument("--methods", default="passive,grpo,ucgrpo")
     p.add_argument("--train", type=int, default=12, help="training faces")
     p.add_argument("--eval", type=int, default=6, help="held-out faces")
@@ -183,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("runs/bench-rl"))
     args = p.parse_args(argv)
+    from facscope.cli.common import parse_key_values
+
+    args.tiny = parse_key_values(args.tiny, "--tiny")
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     results = []

@@ -62,3 +62,8 @@ class FacscopeDataWarning(UserWarning):
 
     Pass ``strict=True`` to the function that warned to turn it into an error instead.
     """
+
+
+class FacscopeConfigWarning(UserWarning):
+    """A valid setting that is likely to defeat the run (e.g. a token budget too short for the
+    episodes the model is taught to write)."""

@@ -97,3 +97,29 @@ def test_experiment_config_rejects_unknown_keys():
         load_experiment({"output_dir": "x", "synth": {"subject": 3}, "train": {"model": "m"}})
     with pytest.raises(ConfigError, match="unknown key"):
         load_experiment({"output_dir": "x", "trian": {}})
+
+
+def test_a_finished_build_is_reused_without_the_frames(tmp_path):
+    """A build made elsewhere (only truth.json beside it) is used as is when its options match;
+    with other options the dataset would have to be written again, and the folder refuses."""
+    import json
+
+    from facscope.instruct.build import BuildConfig
+    from facscope.instruct.experiment import prepare_data
+    from facscope.motion.pipeline import MotionConfig
+
+    build = {"mode": "colormap", "size": 128, "image_size": 64, "flow": "tvl1", "seed": 0}
+    done = BuildConfig(mode="colormap", seed=0, image_size=64,
+                       motion=MotionConfig(size=128, flow="tvl1", face="detect"))  # fmt: skip
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "truth.json").write_text("{}")
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "mevqa.jsonl").write_text("")
+    counts = {"records": 7, "computed": 0, "cached": 7, "failed": 1, "skipped": 0}
+    (tmp_path / "build" / "build.json").write_text(
+        json.dumps({"config": done.to_dict(), "counts": counts})
+    )
+    synth = {"layout": "casme2", "subjects": 2, "clips_per_subject": 1}
+    assert prepare_data(tmp_path, synth, build, progress=False) == {"records": 7, "failed": 1}
+    with pytest.raises(ConfigError, match="holds no synthetic dataset"):
+        prepare_data(tmp_path, synth, {**build, "seed": 1}, progress=False)

@@ -190,3 +190,37 @@ def test_resuming_into_a_run_of_other_settings_is_refused(workdir, reference):
         train(cfg, progress=False)
     same = base_config(workdir, "reference", num_workers=0, max_steps=None)
     assert train(same, progress=False).metrics["uf1"] == reference.metrics["uf1"]
+
+
+def _collate_noting_memory(items):
+    from facscope.mer.loader import collate
+
+    batch = collate(items)
+    batch["made_shared"] = batch["x"].is_shared()  # checked where the batch was made
+    return batch
+
+
+def test_collate_in_a_worker_stacks_into_shared_memory():
+    """Batches made in loader workers are stacked straight into shared memory (no extra copy
+    when they are handed to the main process); the values are the items'."""
+    import torch
+    from torch.utils.data import DataLoader, Dataset
+
+    class Items(Dataset):
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            x = torch.full((2, 3, 4, 4), i, dtype=torch.uint8)
+            return x, i % 3, i
+
+    direct = _collate_noting_memory([Items()[i] for i in range(3)])
+    assert not direct["made_shared"]  # in the main process: an ordinary tensor
+    seen = []
+    loader = DataLoader(Items(), batch_size=3, num_workers=1, collate_fn=_collate_noting_memory)
+    for b in loader:
+        assert b["made_shared"]
+        assert b["x"].shape == (3, 2, 3, 4, 4) and b["x"].dtype == torch.uint8
+        assert b["y"].tolist() == [i % 3 for i in b["index"].tolist()]
+        seen += [int(v) for v in b["x"][:, 0, 0, 0, 0]]
+    assert seen == list(range(6))

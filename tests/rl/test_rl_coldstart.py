@@ -109,3 +109,46 @@ def test_collator_trains_only_assistant_turns(synthetic_rows, tiny_vlm):
     )  # input, aligned face, one zoom
     with pytest.raises(ConfigError, match="max_length"):
         TrajectoryCollator(processor, max_length=16)([ds[0]])
+
+
+def test_episode_tokens_match_the_collated_episode(synthetic_rows, tiny_vlm):
+    from facscope.agent.tools import ToolsConfig
+    from facscope.rl.coldstart import TrajectoryCollator, episode_tokens, trajectory
+    from facscope.rl.env import tool_list
+
+    tools = ToolsConfig(view_size=32, max_zooms=2)
+    _, processor = tiny_vlm
+    prompt, completion = episode_tokens(
+        synthetic_rows[1], processor, tool_list(tools), tools_config=tools, system="SYS"
+    )
+    ep = trajectory(synthetic_rows[1], tools_config=tools, system="SYS")
+    batch = TrajectoryCollator(processor, tools=tool_list(tools))([ep])
+    assert prompt + completion == batch["input_ids"].shape[1]
+    tok = processor.tokenizer
+    head = tok.decode(batch["input_ids"][0, :prompt])
+    assert head.endswith("<|im_start|>assistant\n") and "First I locate" not in head
+    assert completion > 100  # three tool calls, their responses and the answer
+
+
+def test_rl_trainer_warns_when_episodes_do_not_fit_the_budget(recwarn):
+    from facscope.errors import FacscopeConfigWarning
+    from facscope.rl.recipe import recipe_from_dict
+    from facscope.rl.run import build_rl_trainer
+
+    pytest.importorskip("trl")
+
+    def build(budget: int):
+        raw = {
+            "data": {"synthetic": {"n": 2, "size": 64}},
+            "tools": {"view_size": 32, "max_zooms": 1},
+            "trainer": {"output_dir": "unused", "method": "grpo", "use_cpu": True,
+                        "max_completion_length": budget, "per_device_train_batch_size": 2,
+                        "num_generations": 2, "report_to": "none"},
+        }  # fmt: skip
+        build_rl_trainer(recipe_from_dict(raw, kind="rl"))
+        return [w for w in recwarn.list if issubclass(w.category, FacscopeConfigWarning)]
+
+    short = build(32)
+    assert len(short) == 1 and "max_completion_length=32" in str(short[0].message)
+    recwarn.clear()
+    assert build(4096) == []

@@ -158,3 +158,23 @@ def test_cli_synth_writes_images_and_labels(tmp_path):
     lines = [json.loads(x) for x in (tmp_path / "labels.jsonl").read_text().splitlines()]
     assert len(lines) == 3 and all((tmp_path / r["image"]).is_file() for r in lines)
     assert lines[0]["emotion"] == "happiness" and lines[0]["aus"] == [6, 12]
+
+
+def test_tiny_sizes_build_a_bigger_random_model_and_are_checked():
+    from facscope.rl.models import load_model
+    from facscope.rl.recipe import ModelSpec
+
+    small, _ = load_model(ModelSpec(name="tiny-random"))
+    big, _ = load_model(ModelSpec(name="tiny-random", tiny={"hidden_size": 64, "num_layers": 3}))
+    assert big.config.text_config.hidden_size == 64
+    assert big.config.text_config.num_hidden_layers == 3
+    assert sum(p.numel() for p in big.parameters()) > 2 * sum(p.numel() for p in small.parameters())
+    for tiny, match in [
+        ({"hidden": 64}, "hidden"),
+        ({"hidden_size": 1024}, "hidden_size"),
+        ({"family": "qwen2_5_vl"}, "family"),
+    ]:
+        with pytest.raises(ConfigError, match=match):
+            ModelSpec(name="tiny-random", tiny=tiny)
+    with pytest.raises(ConfigError, match="tiny-random"):
+        ModelSpec(name="Qwen/Qwen3-VL-2B-Instruct", tiny={"hidden_size": 64})

@@ -30,7 +30,7 @@ from typing import Any
 
 from facscope.errors import ConfigError
 
-__all__ = ["load_experiment", "prior_baseline", "run_experiment"]
+__all__ = ["load_experiment", "prepare_data", "prior_baseline", "run_experiment"]
 
 _SECTIONS = ("output_dir", "synth", "build", "train", "predict")
 _BUILD_KEYS = ("mode", "size", "image_size", "flow", "seed", "face")
@@ -104,32 +104,44 @@ def load_experiment(
     return out, synth, build, pred, cfg
 
 
-def run_experiment(
-    config: str | os.PathLike[str] | dict[str, Any], *, progress: bool = True
-) -> dict[str, Any]:
-    """Run the synthetic experiment (module docstring); returns and writes ``report.json``."""
+def prepare_data(
+    out: Path,
+    synth: dict[str, Any],
+    build: dict[str, Any],
+    *,
+    progress: bool = True,
+    times: dict[str, float] | None = None,
+) -> dict[str, int]:
+    """Steps 1-2 (synthetic dataset, then the build and its ME-VQA questions) into ``out/data``
+    and ``out/build``; returns the build's counts. A finished build of the same options with
+    the dataset's ``truth.json`` beside it is used as it is: the frames are then not needed
+    (a build can be made on one machine and trained on another)."""
     import warnings
 
-    from facscope.agent import create_backend
     from facscope.data import load_dataset
     from facscope.errors import FacscopeDataWarning
     from facscope.instruct.build import BuildConfig, build_records
-    from facscope.instruct.evaluate import evaluate_mevqa, read_mevqa, render_markdown
     from facscope.instruct.formats import write_format
-    from facscope.instruct.predict import PredictOptions, predict, read_predictions
-    from facscope.instruct.train import load_trained, run_sft
-    from facscope.io import write_json, write_text
     from facscope.motion.pipeline import MotionConfig
-    from facscope.motion.synth_dataset import write_dataset
+    from facscope.motion.synth_dataset import TRUTH_FILE, write_dataset
 
-    out, synth, build, pred, cfg = load_experiment(config)
-    task = cfg.task
-    times: dict[str, float] = {}
-
-    t = time.perf_counter()
+    times = {} if times is None else times
+    synth = dict(synth)
     if "frame_size" in synth:
         synth["frame_size"] = tuple(synth["frame_size"])
     layout = synth.pop("layout", "casme2")
+    motion = MotionConfig(size=int(build.get("size", 256)), flow=build.get("flow", "tvl1"),
+                           face=build.get("face", "detect"))  # fmt: skip
+    bcfg = BuildConfig(mode=build.get("mode", "colormap"), seed=int(build.get("seed", 0)),
+                       motion=motion, image_size=build.get("image_size"))  # fmt: skip
+    done = out / "build" / "build.json"
+    needed = (out / "data" / TRUTH_FILE, out / "build" / "mevqa.jsonl", done)
+    if all(p.is_file() for p in needed):
+        info = json.loads(done.read_text(encoding="utf-8"))
+        if info.get("config") == json.loads(json.dumps(bcfg.to_dict())):
+            return {"records": info["counts"]["records"], "failed": info["counts"]["failed"]}
+
+    t = time.perf_counter()
     write_dataset(out / "data", layout, progress=progress, **synth)
     times["synth"] = time.perf_counter() - t
 
@@ -137,13 +149,26 @@ def run_experiment(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FacscopeDataWarning)
         samples = list(load_dataset(layout, out / "data"))
-    motion = MotionConfig(size=int(build.get("size", 256)), flow=build.get("flow", "tvl1"),
-                           face=build.get("face", "detect"))  # fmt: skip
-    bcfg = BuildConfig(mode=build.get("mode", "colormap"), seed=int(build.get("seed", 0)),
-                       motion=motion, image_size=build.get("image_size"))  # fmt: skip
     result = build_records(samples, out / "build", bcfg, progress=progress)
     write_format("mevqa", result.records, out / "build")
     times["build"] = time.perf_counter() - t
+    return {"records": len(result.records), "failed": len(result.failures)}
+
+
+def run_experiment(
+    config: str | os.PathLike[str] | dict[str, Any], *, progress: bool = True
+) -> dict[str, Any]:
+    """Run the synthetic experiment (module docstring); returns and writes ``report.json``."""
+    from facscope.agent import create_backend
+    from facscope.instruct.evaluate import evaluate_mevqa, read_mevqa, render_markdown
+    from facscope.instruct.predict import PredictOptions, predict, read_predictions
+    from facscope.instruct.train import load_trained, run_sft
+    from facscope.io import write_json, write_text
+
+    out, synth, build, pred, cfg = load_experiment(config)
+    task = cfg.task
+    times: dict[str, float] = {}
+    counts = prepare_data(out, synth, build, progress=progress, times=times)
 
     t = time.perf_counter()
     summary_path = out / "run" / "summary.json"
@@ -192,7 +217,7 @@ def run_experiment(
         "task": task,
         "grounding": grounding_recall(out / "build", out / "data" / "truth.json"),
         "split": split.to_dict(),
-        "samples": {"built": len(result.records), "failed": len(result.failures)},
+        "samples": {"built": counts["records"], "failed": counts["failed"]},
         "train": train_summary,
         "model": model_scores,
         "prior_baseline": baseline,

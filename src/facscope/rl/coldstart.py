@@ -25,6 +25,7 @@ from facscope.errors import ConfigError
 __all__ = [
     "TrajectoryCollator",
     "assistant_mask",
+    "episode_tokens",
     "fill_images",
     "plan_zooms",
     "trajectories",
@@ -140,6 +141,33 @@ def trajectories(rows: Iterable[Mapping[str, Any]], **kwargs: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- collation
+
+
+def episode_tokens(
+    row: Mapping[str, Any],
+    processor: Any,
+    tools: Sequence[Any],
+    *,
+    tools_config: Any = None,
+    system: str | None = None,
+) -> tuple[int, int]:
+    """``(prompt, completion)`` token counts of the expert episode of ``row`` as the policy sees
+    it, image tokens included. The completion holds the assistant turns and the tool responses:
+    what TRL's ``max_completion_length`` bounds in a tool rollout, so a budget below it cuts an
+    episode that follows the expert plan before its answer."""
+    episode = trajectory(
+        {k: v for k, v in row.items() if k != "prompt"}, tools_config=tools_config, system=system
+    )
+    messages = fill_images(episode["messages"], episode["images"])
+
+    def count(msgs: list[dict[str, Any]], **kw: Any) -> int:
+        out = processor.apply_chat_template(
+            msgs, tools=list(tools), tokenize=True, return_dict=True, return_tensors="pt", **kw
+        )
+        return int(out["input_ids"].shape[1])
+
+    prompt = count(messages[:2], add_generation_prompt=True)
+    return prompt, count(messages) - prompt
 
 
 def fill_images(

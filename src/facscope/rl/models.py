@@ -61,7 +61,7 @@ def load_model(spec: Any, *, seed: int = 0) -> tuple[Any, Any]:
     elif spec.name in TINY_MODELS:
         from facscope.testing.tiny_vlm import build_tiny_vlm
 
-        kw: dict[str, Any] = {"family": TINY_MODELS[spec.name], "seed": seed}
+        kw: dict[str, Any] = {**spec.tiny, "family": TINY_MODELS[spec.name], "seed": seed}
         if spec.min_pixels:
             kw["min_pixels"] = spec.min_pixels
         if spec.max_pixels:

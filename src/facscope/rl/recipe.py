@@ -43,10 +43,25 @@ class ModelSpec:
     max_pixels: int | None = None
     attn_implementation: str | None = None
     local_files_only: bool = True
+    #: Sizes of a ``tiny-random`` model (fields of :class:`facscope.testing.tiny_vlm.TinyVLMConfig`,
+    #: e.g. ``{hidden_size: 256, num_layers: 6}``): a small VLM trained from scratch.
+    tiny: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.name:
             raise ConfigError("model.name must name a model id, a directory or 'tiny-random'")
+        if self.tiny:
+            from facscope.rl.models import TINY_MODELS
+            from facscope.testing.tiny_vlm import TinyVLMConfig
+
+            if self.name not in TINY_MODELS:
+                raise ConfigError(f"model.tiny sizes apply to {sorted(TINY_MODELS)} only")
+            if {"family", "seed"} & set(self.tiny):
+                raise ConfigError("model.tiny takes sizes only: the name sets the family")
+            try:
+                TinyVLMConfig(**self.tiny)
+            except TypeError as exc:
+                raise ConfigError(f"model.tiny: {exc}") from None
         if self.dtype not in DTYPES:
             raise ConfigError(f"model.dtype must be one of {DTYPES}; got {self.dtype!r}")
         for key in ("min_pixels", "max_pixels"):

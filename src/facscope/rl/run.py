@@ -94,6 +94,35 @@ def _trainer_args(cls: type, values: dict[str, Any], where: str) -> Any:
         raise ConfigError(f"{where}: {exc}") from None
 
 
+def _check_completion_budget(
+    row: dict[str, Any], processor: Any, tools: Any, recipe: Any, budget: int
+) -> None:
+    """Warn when the expert episode (detect → align → zooms → answer, tool responses included)
+    does not fit ``max_completion_length``: rollouts that follow it would be cut before the
+    answer and score nothing."""
+    import warnings
+
+    from facscope.errors import FacscopeConfigWarning
+    from facscope.rl.coldstart import episode_tokens
+    from facscope.rl.env import tool_list
+
+    try:
+        _, need = episode_tokens(
+            row, processor, tool_list(tools), tools_config=tools, system=recipe.data.system_prompt
+        )
+    except ConfigError:  # no expert plan for this row (e.g. no face): nothing to compare
+        return
+    if need > budget:
+        warnings.warn(
+            f"trainer.max_completion_length={budget} is shorter than an expert tool episode "
+            f"({need} tokens with the tool responses and their images): rollouts that detect, "
+            f"align and zoom like the cold-start data would be cut before the answer; raise it "
+            f"to at least {need + need // 4}",
+            FacscopeConfigWarning,
+            stacklevel=3,
+        )
+
+
 def build_rl_trainer(recipe: Any, *, rows: list[dict[str, Any]] | None = None) -> Any:
     """The :class:`facscope.rl.trainer.UCGRPOTrainer` a recipe describes (not yet trained).
 
@@ -119,6 +148,8 @@ def build_rl_trainer(recipe: Any, *, rows: list[dict[str, Any]] | None = None) -
     model, processor = load_model(recipe.model, seed=args.seed)
     if rows is None:
         rows = load_rows(recipe, passive=passive)
+    if not passive and rows and rows[0].get("emotion"):
+        _check_completion_budget(rows[0], processor, tools, recipe, args.max_completion_length)
     return UCGRPOTrainer(
         model=model,
         args=args,

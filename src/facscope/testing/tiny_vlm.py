@@ -59,7 +59,7 @@ class TinyVLMConfig:
 
     Attributes:
         family: ``qwen3_vl`` or ``qwen2_5_vl``.
-        hidden_size: text hidden size (16–64); the vision tower uses the same.
+        hidden_size: text hidden size (16–256); the vision tower uses the same.
         num_layers: text decoder layers.
         num_heads: attention heads (text and vision); must divide ``hidden_size``.
         vision_depth: vision transformer blocks.
