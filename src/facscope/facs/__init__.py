@@ -1,0 +1,83 @@
+"""FACS vocabulary shared by every part of facscope.
+
+Three things live here, all pure standard-library code, one module each (plus the prototypes):
+
+* **The Action Unit catalogue** (:data:`AU_CATALOGUE`): FACS name, muscular basis, the coarse
+  face region an AU is seen in (:data:`REGION_GROUPS`, the groups used by region-level rewards),
+  a one-line description of the visible motion and its dominant direction in image coordinates
+  (:data:`DIRECTIONS`). Names follow the 2002 FACS manual.
+* **The AU-string parser** (:func:`parse_aus`, :func:`format_aus`): annotation strings exactly as
+  the ME spreadsheets write them (``R12+L14A``, ``4+7(?)``, ``12 or 14``, ``12.0`` from Excel).
+* **Emotion taxonomies**: canonical label names, each dataset's own label set and its mapping to
+  them (:data:`DATASET_LABELS`, :func:`dataset_label`), the MEGC 2019 3-class relabelling
+  (:func:`megc3`) and EMFACS-style emotion → AU prototypes (:data:`EMOTION_PROTOTYPES`) with a
+  small overlap-based AU → emotion heuristic (:func:`emotion_scores`, :func:`infer_emotion`).
+
+Canonical emotion names are lower-case nouns: ``anger contempt disgust fear happiness sadness
+surprise neutral``, plus the ME-specific ``repression`` and ``others`` and SMIC's ``positive`` and
+``negative``. Label orders that matter for integer ids:
+
+* :data:`BASIC_EMOTIONS` / :data:`ME7`: the seven basic emotions in alphabetical order, which is
+  also DFME's label order (anger 0, contempt 1, …, surprise 6).
+* :data:`FER7`: the 7-class still-image FER set, six basic emotions (no contempt) + neutral;
+  :data:`FER8` adds contempt (FERPlus / AffectNet 8-class).
+* :data:`MEGC3`: ``negative positive surprise`` (ids 0, 1, 2 as in the public composite code).
+"""
+
+from facscope.facs.aus import AU, INTENSITIES, au_numbers, format_aus, parse_aus
+from facscope.facs.catalogue import (
+    AU_CATALOGUE,
+    DIRECTIONS,
+    REGION_AUS,
+    REGION_GROUPS,
+    ActionUnit,
+    au_from_name,
+    get_au,
+)
+from facscope.facs.emotions import (
+    BASIC_EMOTIONS,
+    DATASET_LABELS,
+    EMOTIONS,
+    FER7,
+    FER8,
+    ME7,
+    MEGC3,
+    dataset_label,
+    megc3,
+    normalize_emotion,
+)
+from facscope.facs.prototypes import (
+    EMOTION_PROTOTYPES,
+    emotion_scores,
+    infer_emotion,
+    prototype_aus,
+)
+
+__all__ = [
+    "AU",
+    "AU_CATALOGUE",
+    "BASIC_EMOTIONS",
+    "DATASET_LABELS",
+    "DIRECTIONS",
+    "EMOTIONS",
+    "EMOTION_PROTOTYPES",
+    "FER7",
+    "FER8",
+    "INTENSITIES",
+    "ME7",
+    "MEGC3",
+    "REGION_AUS",
+    "REGION_GROUPS",
+    "ActionUnit",
+    "au_from_name",
+    "au_numbers",
+    "dataset_label",
+    "emotion_scores",
+    "format_aus",
+    "get_au",
+    "infer_emotion",
+    "megc3",
+    "normalize_emotion",
+    "parse_aus",
+    "prototype_aus",
+]
