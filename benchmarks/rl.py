@@ -115,6 +115,7 @@ def train_and_eval(args: argparse.Namespace, method: str, start: str) -> dict[st
             "num_generations_eval": 1,
             "max_completion_length": args.max_completion,
             "learning_rate": args.rl_lr,
+            **args.trainer,
         },
     }
     if args.lora:
@@ -183,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-completion", type=int, default=64)
     p.add_argument("--sft-lr", type=float, default=1e-3)
     p.add_argument("--rl-lr", type=float, default=1e-4)
+    p.add_argument(
+        "--trainer", nargs="*", default=[], metavar="KEY=VALUE",
+        help="more RL trainer options, e.g. credit_scope=zoom_tokens credit_alpha=0.2",
+    )  # fmt: skip
     p.add_argument("--lora", action="store_true")
     p.add_argument("--gpu", action="store_true", help="bf16 on the GPU instead of the CPU")
     p.add_argument("--short-prompt", action=argparse.BooleanOptionalAction, default=True)
@@ -192,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     from facscope.cli.common import parse_key_values
 
     args.tiny = parse_key_values(args.tiny, "--tiny")
+    args.trainer = parse_key_values(args.trainer, "--trainer")
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     results = []
