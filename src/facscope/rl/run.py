@@ -117,7 +117,7 @@ def _check_completion_budget(
             f"trainer.max_completion_length={budget} is shorter than an expert tool episode "
             f"({need} tokens with the tool responses and their images): rollouts that detect, "
             f"align and zoom like the cold-start data would be cut before the answer; raise it "
-            f"to at least {need + need // 4}",
+            f"to about {need + need // 4} (the episode and a quarter more for longer reasoning)",
             FacscopeConfigWarning,
             stacklevel=3,
         )
