@@ -56,6 +56,10 @@ def test_yaml_with_nested_sections(tmp_path):
             "hidden_size",
         ),
         (
+            {"data": "b", "output_dir": "o", "model": "tiny:qwen3_vl", "tiny": {"hiden_size": 64}},
+            "hiden_size",
+        ),
+        (
             {
                 "data": "b",
                 "output_dir": "o",

@@ -181,12 +181,12 @@ class SFTRunConfig:
         if (lo is not None and lo < 1) or (hi is not None and hi < 1) or (lo and hi and lo > hi):
             raise ConfigError(f"need 0 < min_pixels <= max_pixels; got {lo}, {hi}")
         if self.model.startswith("tiny:"):
-            from facscope.testing.tiny_vlm import FAMILIES, TinyVLMConfig
+            from facscope.testing.tiny_vlm import FAMILIES, tiny_config
 
             family = self.model.split(":", 1)[1]
             if family not in FAMILIES:
                 raise ConfigError(f"tiny model family must be one of {FAMILIES}; got {family!r}")
-            TinyVLMConfig(**{**self.tiny, "family": family})  # validate the sizes now
+            tiny_config(self.tiny, family)  # validate the sizes now
         elif self.tiny:
             raise ConfigError("'tiny' sizes only apply to model: tiny:<family>")
         object.__setattr__(self, "report_to", tuple(self.report_to))

@@ -165,10 +165,9 @@ def _set_pixels(processor: Any, lo: int | None, hi: int | None) -> None:
 def load_model(cfg: SFTRunConfig) -> tuple[Any, Any]:
     """The model and processor a run starts from (pixel bounds and chat template set)."""
     if cfg.model.startswith("tiny:"):
-        from facscope.testing.tiny_vlm import TinyVLMConfig, build_tiny_vlm
+        from facscope.testing.tiny_vlm import build_tiny_vlm, tiny_config
 
-        family = cfg.model.split(":", 1)[1]
-        model, processor = build_tiny_vlm(TinyVLMConfig(**{**cfg.tiny, "family": family}))
+        model, processor = build_tiny_vlm(tiny_config(cfg.tiny, cfg.model.split(":", 1)[1]))
     else:
         import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor

@@ -59,9 +59,12 @@ def load_model(spec: Any, *, seed: int = 0) -> tuple[Any, Any]:
     if spec.name in RANDOM_MODELS:
         model, processor = _random_model(spec, seed)
     elif spec.name in TINY_MODELS:
-        from facscope.testing.tiny_vlm import build_tiny_vlm
+        from facscope.testing.tiny_vlm import build_tiny_vlm, tiny_config
 
-        kw: dict[str, Any] = {**spec.tiny, "family": TINY_MODELS[spec.name], "seed": seed}
+        kw: dict[str, Any] = {
+            "config": tiny_config(spec.tiny, TINY_MODELS[spec.name]),
+            "seed": seed,
+        }
         if spec.min_pixels:
             kw["min_pixels"] = spec.min_pixels
         if spec.max_pixels:

@@ -52,16 +52,11 @@ class ModelSpec:
             raise ConfigError("model.name must name a model id, a directory or 'tiny-random'")
         if self.tiny:
             from facscope.rl.models import TINY_MODELS
-            from facscope.testing.tiny_vlm import TinyVLMConfig
+            from facscope.testing.tiny_vlm import tiny_config
 
             if self.name not in TINY_MODELS:
                 raise ConfigError(f"model.tiny sizes apply to {sorted(TINY_MODELS)} only")
-            if {"family", "seed"} & set(self.tiny):
-                raise ConfigError("model.tiny takes sizes only: the name sets the family")
-            try:
-                TinyVLMConfig(**self.tiny)
-            except TypeError as exc:
-                raise ConfigError(f"model.tiny: {exc}") from None
+            tiny_config(self.tiny, TINY_MODELS[self.name])  # validate the sizes now
         if self.dtype not in DTYPES:
             raise ConfigError(f"model.dtype must be one of {DTYPES}; got {self.dtype!r}")
         for key in ("min_pixels", "max_pixels"):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ __all__ = [
     "build_tiny_vlm",
     "build_tokenizer",
     "save_tiny_vlm",
+    "tiny_config",
     "tokenizer_corpus",
 ]
 
@@ -171,6 +172,16 @@ def _template(name: str) -> str:
             "llm extra (pip install 'facscope[llm]')"
         )
     return text
+
+
+def tiny_config(sizes: dict[str, Any], family: str = "qwen3_vl") -> TinyVLMConfig:
+    """A :class:`TinyVLMConfig` from a config file's ``tiny`` sizes; an unknown key, or
+    ``family`` / ``seed`` (set by the model name and the run), is a :class:`ConfigError`."""
+    allowed = {f.name for f in fields(TinyVLMConfig)} - {"family", "seed"}
+    unknown = sorted(set(sizes) - allowed)
+    if unknown:
+        raise ConfigError(f"tiny: unknown or fixed key(s) {unknown}; sizes are {sorted(allowed)}")
+    return TinyVLMConfig(**sizes, family=family)
 
 
 def build_tiny_vlm(config: TinyVLMConfig | None = None, **overrides: Any) -> tuple[Any, Any]:
