@@ -123,6 +123,24 @@ def test_loader_picks_frames_by_strategy_and_flips_flow(tiny, tmp_path):
     assert torch.allclose(f[0], 1 - p[0].flip(-1)) and torch.allclose(f[1], p[1].flip(-1))
 
 
+def test_clip_flips_mirror_the_frames_and_workers_reopen_entries(tiny, tmp_path):
+    import pickle
+
+    spec = model_input("r3d_18").resolve(frames=3, size=24)
+    cspec = CacheSpec(root=tmp_path, kind="clip", size=24, face="full", fps=None)
+    entries = build_cache(list(tiny), cspec, progress=False).entries
+    plain = CachedDataset(list(tiny), entries, [0] * len(tiny), spec, train=True)
+    flips = CachedDataset(list(tiny), entries, [0] * len(tiny), spec, train=True, hflip=True)
+    mirrored = [k for k in range(len(tiny)) if not torch.equal(flips[k][0], plain[k][0])]
+    assert mirrored, "hflip never fired"
+    for k in mirrored:
+        assert torch.equal(flips[k][0], plain[k][0].flip(2))  # (T, H, W, 3): W is axis 2
+    assert flips._opened, "entries are kept open between reads"
+    copy = pickle.loads(pickle.dumps(flips))  # what a loader worker receives
+    assert copy._opened == {}
+    assert all(torch.equal(copy[k][0], flips[k][0]) for k in range(len(tiny)))
+
+
 def test_cache_size_mismatch_is_a_clear_error(tiny, tmp_path):
     cspec = CacheSpec(root=tmp_path, kind="clip", size=16, face="full")
     entries = build_cache(list(tiny)[:1], cspec, progress=False).entries
@@ -135,16 +153,16 @@ def test_cache_size_mismatch_is_a_clear_error(tiny, tmp_path):
 
 def test_epoch_sampler_is_seeded_and_balances_classes():
     a, b = EpochSampler(10, seed=1), EpochSampler(10, seed=1)
-    assert list(a) == list(b) and sorted(a) == list(range(10))
+    assert list(a) == list(b) and sorted(a) == [(0, i) for i in range(10)]
     b.set_epoch(1)
-    assert list(a) != list(b)
+    assert list(a) != list(b) and {e for e, _ in b} == {1}
     labels = np.array([0] * 90 + [1] * 10)
     w = 1.0 / np.bincount(labels)[labels]
     s = EpochSampler(100, seed=0, weights=w)
     draws = []
     for epoch in range(20):
         s.set_epoch(epoch)
-        draws += list(s)
+        draws += [i for _, i in s]
     share = np.mean(labels[draws] == 1)
     assert 0.4 < share < 0.6  # the minority class is drawn about half the time
     with pytest.raises(ConfigError, match="weights"):
@@ -162,6 +180,30 @@ def test_jitter_changes_with_the_epoch_but_not_with_the_worker(tiny, tmp_path):
     ds.set_epoch(1)
     later = [ds[i][0] for i in range(len(tiny))]
     assert any(not torch.equal(u, v) for u, v in zip(first, later))
+
+
+def test_persistent_workers_draw_for_the_epoch_the_sampler_gives(tiny, tmp_path):
+    from torch.utils.data import DataLoader
+
+    from facscope.mer.loader import collate
+
+    spec = model_input("r3d_18").resolve(frames=4, size=16)
+    cspec = CacheSpec(root=tmp_path, kind="clip", size=16, face="full", fps=None)
+    entries = build_cache(list(tiny), cspec, progress=False).entries
+    ds = CachedDataset(
+        list(tiny), entries, list(range(len(tiny))), spec, jitter=0.01, train=True, hflip=True
+    )
+    sampler = EpochSampler(len(ds), seed=5)
+    loader = DataLoader(
+        ds, batch_size=len(ds), sampler=sampler, collate_fn=collate, num_workers=1,
+        persistent_workers=True,
+    )  # fmt: skip
+    for epoch in range(3):
+        sampler.set_epoch(epoch)  # the dataset's own epoch is never set
+        (batch,) = list(loader)
+        ds.set_epoch(epoch)
+        expected = torch.stack([ds[int(i)][0] for i in batch["index"]])
+        assert torch.equal(batch["x"], expected), f"epoch {epoch}"
 
 
 def test_make_clip_helper_moves_the_patch(tmp_path):

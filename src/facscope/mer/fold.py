@@ -53,6 +53,9 @@ def _loader(dataset: Any, config: TrainConfig, sampler: Any, *, device: Any) -> 
         collate_fn=collate,
         pin_memory=getattr(device, "type", "cpu") == "cuda",
         drop_last=False,
+        # training workers live across epochs (their open cache entries with them);
+        # EpochSampler tells them each sample's epoch
+        persistent_workers=sampler is not None and config.num_workers > 0,
     )
 
 
