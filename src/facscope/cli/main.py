@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 from typing import Any
 
 import click
 
 from facscope import __version__
-from facscope.errors import FacscopeError
+from facscope.errors import FacscopeConfigWarning, FacscopeDataWarning, FacscopeError
 
 #: command name → "module:attribute" of its click command (loaded on first use)
 COMMANDS: dict[str, str] = {
@@ -44,11 +45,27 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.showwarning = _one_line_warnings(warnings.showwarning)
+                return super().invoke(ctx)
         except FacscopeError as exc:
             # One clear line, no traceback: the message names the file/value and the fix.
             click.echo(f"facscope: error: {exc}", err=True)
             ctx.exit(1)
+
+
+def _one_line_warnings(fallback: Any) -> Any:
+    """A ``warnings.showwarning`` that prints facscope's own warnings as one line on stderr
+    (they name the data or setting; the Python source line they came from says nothing to a
+    command-line user) and hands every other warning to ``fallback``."""
+
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+        if issubclass(category, (FacscopeDataWarning, FacscopeConfigWarning)):
+            click.echo(f"facscope: warning: {message}", err=True)
+        else:
+            fallback(message, category, *args, **kw)
+
+    return show
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -247,7 +247,12 @@ def build_cache(
             reused += 1
         else:
             todo.append(i)
-    bar = tqdm(total=len(todo), desc=f"cache {spec.kind}", unit="clip", disable=not progress)
+    bar = tqdm(
+        total=len(todo),
+        desc=f"cache {spec.kind} ({reused} reused)" if reused else f"cache {spec.kind}",
+        unit="clip",
+        disable=not progress or not todo,  # nothing to build: no empty bar
+    )
     jobs = [(samples[i], spec) for i in todo]
     if workers > 0 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
