@@ -149,6 +149,14 @@ def test_max_steps_stops_cleanly_and_the_rerun_skips_finished_folds(workdir, ref
     assert np.allclose(result.predictions.probs, reference.predictions.probs, atol=1e-6, rtol=0)
 
 
+def test_loader_workers_that_live_across_epochs_change_no_result(workdir, reference):
+    # flips and sampling are drawn per (seed, epoch, index): two persistent workers must
+    # reproduce the in-process run exactly
+    result = train(base_config(workdir, "workers", num_workers=2), progress=False)
+    assert np.array_equal(result.predictions.y_pred, reference.predictions.y_pred)
+    assert np.allclose(result.predictions.probs, reference.predictions.probs, atol=1e-6, rtol=0)
+
+
 def test_accelerate_launch_runs_the_cli(workdir, reference):
     cfg = base_config(workdir, "launched")
     cfg_file = Path(cfg.output_dir).with_suffix(".yaml")

@@ -41,6 +41,7 @@ def _lr_factor(config: TrainConfig, epoch: int) -> float:
 
 
 def _loader(dataset: Any, config: TrainConfig, sampler: Any, *, device: Any) -> Any:
+    import torch
     from torch.utils.data import DataLoader
 
     from facscope.mer.loader import collate
@@ -56,6 +57,9 @@ def _loader(dataset: Any, config: TrainConfig, sampler: Any, *, device: Any) -> 
         # training workers live across epochs (their open cache entries with them);
         # EpochSampler tells them each sample's epoch
         persistent_workers=sampler is not None and config.num_workers > 0,
+        # the loader draws its workers' base seed from this, not from the global RNG that
+        # dropout uses: a loader whose workers persist draws once per run, not once per epoch
+        generator=torch.Generator().manual_seed(config.seed),
     )
 
 
