@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -232,3 +233,16 @@ def test_collate_in_a_worker_stacks_into_shared_memory():
         assert b["y"].tolist() == [i % 3 for i in b["index"].tolist()]
         seen += [int(v) for v in b["x"][:, 0, 0, 0, 0]]
     assert seen == list(range(6))
+
+
+def test_a_gpu_run_without_loader_workers_is_warned():
+    from facscope.errors import FacscopeConfigWarning
+    from facscope.mer.train import warn_if_loading_starves
+
+    with pytest.warns(FacscopeConfigWarning, match="num-workers"):
+        warn_if_loading_starves("clip", 0, "cuda")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_if_loading_starves("clip", 4, "cuda")
+        warn_if_loading_starves("flow", 0, "cuda")  # a 28 px flow stack is cheap to read
+        warn_if_loading_starves("clip", 0, "cpu")

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from facscope.errors import ConfigError, FacscopeDataWarning
+from facscope.errors import ConfigError, FacscopeConfigWarning, FacscopeDataWarning
 from facscope.io import atomic_path, write_json, write_text
 from facscope.mer.config import TrainConfig, config_to_dict
 from facscope.mer.predictions import Predictions, read_predictions, write_predictions
@@ -189,6 +189,19 @@ def prepare_data(
     return PreparedData(tuple(ds), entries, labels, classes, spec, ds, skipped)
 
 
+def warn_if_loading_starves(kind: str, num_workers: int, device_type: str) -> None:
+    """Warn (:class:`FacscopeConfigWarning`) when a GPU would wait for clips read between its
+    steps: a clip model, no loader workers, a CUDA device."""
+    if kind == "clip" and num_workers == 0 and device_type == "cuda":
+        warnings.warn(
+            "num_workers is 0: clips are read and sampled in the training process between "
+            "GPU steps, which starves the GPU; set num_workers (e.g. --num-workers 8, about "
+            "half the CPU cores; benchmarks/mer.py measures loading against training)",
+            FacscopeConfigWarning,
+            stacklevel=3,
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # Folds
 
@@ -249,6 +262,7 @@ def train(config: TrainConfig, *, dataset: Any = None, progress: bool = True) ->
     data = prepare_data(config, dataset=dataset, progress=progress, accelerator=acc)
     if acc.is_main_process:
         write_json(out / "cache_failures.json", list(data.skipped))
+    warn_if_loading_starves(data.spec.kind, config.num_workers, acc.device.type)
     folds = make_folds(config, data)
     parts: list[Predictions] = []
     state = {"steps": 0, "exit_after": _exit_after()}
