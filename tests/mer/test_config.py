@@ -81,9 +81,13 @@ def test_grid_config_sections_and_overrides(tmp_path):
     assert isinstance(g, GridConfig)
     assert g.models == ("ststnet", "s3d") and g.seeds == (0, 1) and g.output_dir == "out"
     assert g.train.epochs == 4 and g.train.lr == 0.01
-    with pytest.raises(ConfigError, match="not in models"):
+    subset = load_config(
+        write(tmp_path, "models: [ststnet]\noverrides: {s3d: {size: 224}}\n"), kind="grid"
+    )  # a grid cut to a subset keeps the others' overrides, unused
+    assert subset.models == ("ststnet",)
+    with pytest.raises(ConfigError, match="not a registered model"):
         load_config(
-            write(tmp_path, "models: [ststnet]\noverrides: {s3d: {size: 1}}\n"), kind="grid"
+            write(tmp_path, "models: [ststnet]\noverrides: {s3dd: {size: 1}}\n"), kind="grid"
         )
     with pytest.raises(ConfigError, match="unknown key"):
         load_config(

@@ -226,8 +226,13 @@ class GridConfig:
         if not self.seeds:
             raise ConfigError("grid axis seeds is empty; list at least one seed")
         for model, changes in self.overrides.items():
-            if model not in self.models:
-                raise ConfigError(f"overrides names model {model!r}, not in models {self.models}")
+            # a registered model left out of `models` keeps its overrides unused, so a grid is
+            # cut to a subset by editing `models` alone; an unknown name is a typo
+            if model not in MODELS.names():
+                raise ConfigError(
+                    f"overrides names model {model!r}, which is not a registered model "
+                    f"({', '.join(MODELS.names())})"
+                )
             self.train.replace(**changes)  # check the keys and values now, not mid-grid
 
 
