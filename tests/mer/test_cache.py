@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +13,8 @@ from _mer_data import CLASSES, make_clip, make_tiny_dataset, texture
 
 from facscope.data import load_dataset
 from facscope.data.sample import Sample
-from facscope.errors import ConfigError
-from facscope.mer.cache import CacheSpec, build_cache, cache_sample, load_entry
+from facscope.errors import ConfigError, InputFileError
+from facscope.mer.cache import CacheSpec, FrameFile, build_cache, cache_sample, load_entry
 from facscope.mer.loader import CachedDataset, EpochSampler, to_model_input
 from facscope.mer.models import model_input
 
@@ -135,10 +137,36 @@ def test_clip_flips_mirror_the_frames_and_workers_reopen_entries(tiny, tmp_path)
     assert mirrored, "hflip never fired"
     for k in mirrored:
         assert torch.equal(flips[k][0], plain[k][0].flip(2))  # (T, H, W, 3): W is axis 2
-    assert flips._opened, "entries are kept open between reads"
     copy = pickle.loads(pickle.dumps(flips))  # what a loader worker receives
-    assert copy._opened == {}
     assert all(torch.equal(copy[k][0], flips[k][0]) for k in range(len(tiny)))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts /proc/self/fd")
+def test_kept_clip_entries_hold_no_file_open(tiny, tmp_path):
+    # a memory map keeps a file descriptor: thousands of kept entries would exhaust them
+    spec = model_input("r3d_18").resolve(frames=3, size=16)
+    cspec = CacheSpec(root=tmp_path, kind="clip", size=16, face="full", fps=None)
+    entries = build_cache(list(tiny), cspec, progress=False).entries
+    ds = CachedDataset(list(tiny), entries, [0] * len(tiny), spec)
+    before = len(os.listdir("/proc/self/fd"))
+    for i in range(len(ds)):
+        ds[i]
+    assert len(ds._kept) == len(tiny) > 1
+    assert len(os.listdir("/proc/self/fd")) <= before
+
+
+def test_frame_file_reads_the_frames_picked_and_names_a_truncated_entry(tmp_path):
+    frames = np.random.default_rng(0).integers(0, 255, (6, 4, 5, 3), dtype=np.uint8)
+    np.save(tmp_path / "frames.npy", frames)
+    ff = FrameFile.open(tmp_path / "frames.npy")
+    assert ff.shape == frames.shape and ff.dtype == np.uint8 and len(ff) == 6
+    assert np.array_equal(ff[[4, 0, 4]], frames[[4, 0, 4]])
+    with pytest.raises(IndexError):
+        ff[[6]]
+    data = (tmp_path / "frames.npy").read_bytes()
+    (tmp_path / "frames.npy").write_bytes(data[: len(data) - 10])
+    with pytest.raises(InputFileError, match="truncated"):
+        ff[[5]]
 
 
 def test_cache_size_mismatch_is_a_clear_error(tiny, tmp_path):

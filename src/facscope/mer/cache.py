@@ -5,8 +5,8 @@ than a training step of a small model, so they are done once and stored:
 
 * **clip entries** (video models): the face is detected and aligned on the **onset** frame and
   that one transform crops every frame from onset to offset (:mod:`facscope.motion.clip`).
-  Frames are kept as ``uint8`` ``(T, size, size, 3)`` in ``frames.npy`` (read memory-mapped, so
-  a training step reads only the frames its sampling strategy picks) with their frame numbers in
+  Frames are kept as ``uint8`` ``(T, size, size, 3)`` in ``frames.npy`` (a training step reads
+  only the frames its sampling strategy picks: :class:`FrameFile`) with their frame numbers in
   ``numbers.npy``. Clips faster than ``fps`` are thinned to the frames nearest to multiples of
   ``1 / fps`` seconds (the apex and offset frames are always kept).
 * **flow entries** (apex-flow models): onset → apex flow on the aligned grayscale crop
@@ -34,10 +34,10 @@ from typing import Any
 import numpy as np
 
 from facscope.data.sample import Sample
-from facscope.errors import ConfigError, FacscopeError
+from facscope.errors import ConfigError, FacscopeError, InputFileError
 from facscope.io import atomic_path, write_json
 
-__all__ = ["CacheBuild", "CacheSpec", "build_cache", "cache_sample", "load_entry"]
+__all__ = ["CacheBuild", "CacheSpec", "FrameFile", "build_cache", "cache_sample", "load_entry"]
 
 KINDS = ("clip", "flow")
 
@@ -287,6 +287,58 @@ def _record(
     else:
         s = samples[i]
         failures.append({"sample_id": s.sample_id, "subject": s.subject, "error": str(err)})
+
+
+@dataclass(frozen=True)
+class FrameFile:
+    """The frames of a clip entry's ``frames.npy``, read frame by frame on demand.
+
+    ``frames[[i, j, …]]`` reads just those frames, in one open-read-close of the file. Unlike a
+    memory map it holds no file open between reads (a memory map keeps a file descriptor, so a
+    worker keeping thousands of entries would run out of them) and it knows the header, so a
+    read parses nothing.
+    """
+
+    path: Path
+    offset: int
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @classmethod
+    def open(cls, path: Path) -> FrameFile:
+        fmt = np.lib.format
+        with open(path, "rb") as fh:
+            version = fmt.read_magic(fh)
+            read = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(
+                version
+            )
+            if read is None:
+                raise InputFileError(f"{path}: .npy format {version} is not read here; rebuild it")
+            shape, fortran_order, dtype = read(fh)
+            offset = fh.tell()
+        if fortran_order or dtype.hasobject or len(shape) < 1:
+            raise InputFileError(f"{path} is not a C-ordered frame array: rebuild the cache entry")
+        return cls(Path(path), offset, tuple(shape), dtype)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index: Sequence[int]) -> np.ndarray:
+        picks = [int(i) for i in index]
+        out = np.empty((len(picks), *self.shape[1:]), dtype=self.dtype)
+        size = out[0].nbytes if len(picks) else 0
+        with open(self.path, "rb", buffering=0) as fh:
+            for k, i in enumerate(picks):
+                if not 0 <= i < self.shape[0]:
+                    raise IndexError(f"frame {i} of {self.shape[0]} in {self.path}")
+                fh.seek(self.offset + i * size)
+                if fh.readinto(memoryview(out[k]).cast("B")) != size:
+                    raise InputFileError(f"{self.path} is truncated: rebuild the cache entry")
+        return out
 
 
 def load_entry(entry: Path, kind: str, *, mmap: bool = True) -> dict[str, Any]:

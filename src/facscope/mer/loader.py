@@ -9,8 +9,9 @@ sample and whether the run was resumed. :class:`EpochSampler` hands the dataset
 ``(epoch, index)`` keys, so workers that live across epochs (``persistent_workers``) draw for
 the right epoch without being told it.
 
-A worker keeps the cache entries it has opened (memory maps, not copies; at most
-:data:`OPEN_ENTRIES`), so reading an ``.npy`` header is paid once per entry, not once per epoch.
+A dataset keeps what it learnt from each clip entry it has read (the frames' header and the
+frame numbers; at most :data:`KEPT_ENTRIES`), so a read after the first parses nothing and
+reads only the frames picked (:class:`~facscope.mer.cache.FrameFile`).
 """
 
 from __future__ import annotations
@@ -25,15 +26,15 @@ from torch.utils.data import Dataset, Sampler, default_collate
 
 from facscope.data.sample import Sample
 from facscope.errors import ConfigError
-from facscope.mer.cache import load_entry
+from facscope.mer.cache import FrameFile, load_entry
 from facscope.mer.models import ModelInput
 from facscope.mer.sampling import gather_frames, sample_frames
 
-__all__ = ["CLIP_INPUTS", "OPEN_ENTRIES", "CachedDataset", "EpochSampler", "to_model_input"]
+__all__ = ["CLIP_INPUTS", "KEPT_ENTRIES", "CachedDataset", "EpochSampler", "to_model_input"]
 
-#: Most cache entries a dataset keeps open per process (clips stay memory-mapped, so this bounds
-#: address space and file handles, not memory); past it the oldest half is dropped.
-OPEN_ENTRIES = 4096
+#: Most clip entries a dataset keeps per process (a header and the frame numbers each, no open
+#: file); past it the oldest half is dropped.
+KEPT_ENTRIES = 16384
 
 
 class CachedDataset(Dataset):
@@ -79,11 +80,7 @@ class CachedDataset(Dataset):
         self.hflip = hflip and train
         self.seed = int(seed)
         self.epoch = 0
-        self._opened: dict[Path, dict[str, Any]] = {}
-
-    def __getstate__(self) -> dict[str, Any]:
-        # a worker opens its own entries; memory maps are not sent to it
-        return {**self.__dict__, "_opened": {}}
+        self._kept: dict[Path, tuple[FrameFile, np.ndarray]] = {}
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -91,15 +88,16 @@ class CachedDataset(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def _entry(self, index: int) -> dict[str, Any]:
+    def _clip_entry(self, index: int) -> tuple[FrameFile, np.ndarray]:
         path = self.entries[index]
-        data = self._opened.get(path)
-        if data is None:
-            if len(self._opened) >= OPEN_ENTRIES:
-                for key in list(self._opened)[: OPEN_ENTRIES // 2]:
-                    del self._opened[key]
-            data = self._opened[path] = load_entry(path, self.spec.kind)
-        return data
+        kept = self._kept.get(path)
+        if kept is None:
+            if len(self._kept) >= KEPT_ENTRIES:
+                for key in list(self._kept)[: KEPT_ENTRIES // 2]:
+                    del self._kept[key]
+            numbers = np.load(path / "numbers.npy")
+            kept = self._kept[path] = (FrameFile.open(path / "frames.npy"), numbers)
+        return kept
 
     def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, int, int]:
         """Sample ``key``: an index (drawn for the epoch of :meth:`set_epoch`) or ``(epoch,
@@ -112,8 +110,7 @@ class CachedDataset(Dataset):
 
     def _clip(self, index: int, rng: np.random.Generator, flip: bool) -> torch.Tensor:
         s = self.samples[index]
-        data = self._entry(index)
-        frames, numbers = data["frames"], data["numbers"]
+        frames, numbers = self._clip_entry(index)
         if frames.shape[1] != self.spec.size or frames.shape[2] != self.spec.size:
             raise ConfigError(
                 f"cache entry {self.entries[index]} holds {frames.shape[1]} px frames; the model "
@@ -136,7 +133,7 @@ class CachedDataset(Dataset):
         return clip.flip(2) if flip else clip
 
     def _flow(self, index: int, flip: bool) -> torch.Tensor:
-        stack = self._entry(index)["flow"]
+        stack = load_entry(self.entries[index], "flow")["flow"]
         c = len(self.spec.channels)
         if stack.shape[0] != self.spec.size:
             raise ConfigError(
