@@ -29,13 +29,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from facscope.errors import ConfigError
 from facscope.registry import Registry
 
-__all__ = ["SAMPLERS", "FrameSelection", "gather_frames", "list_samplers", "sample_frames"]
+__all__ = ["SAMPLERS", "FrameSelection", "FrameSource", "gather_frames", "list_samplers", "sample_frames"]
 
 SAMPLERS: Registry[Callable[..., np.ndarray]] = Registry("sampling strategy")
 
@@ -219,10 +220,21 @@ def _neighbours(avail: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndar
     return lower, np.where(exact, lower, upper), np.where(exact, 0.0, w)
 
 
+class FrameSource(Protocol):
+    """Frames read by position: ``source[[i, j, …]]`` → an array of those frames."""
+
+    dtype: np.dtype
+
+    def __getitem__(self, index: list[int], /) -> np.ndarray: ...
+
+
 def gather_frames(
-    frames: np.ndarray, numbers: Sequence[int], selection: FrameSelection
+    frames: np.ndarray | FrameSource, numbers: Sequence[int], selection: FrameSelection
 ) -> np.ndarray:
     """The selected frames from ``frames`` (T, H, W, C) whose frame numbers are ``numbers``.
+
+    ``frames`` is an array or anything that reads a list of positions into one
+    (:class:`facscope.mer.cache.FrameFile` reads just those frames from disk).
 
     Interpolated frames are blended in float and rounded back to ``uint8``.
 
