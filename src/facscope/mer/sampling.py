@@ -36,7 +36,14 @@ import numpy as np
 from facscope.errors import ConfigError
 from facscope.registry import Registry
 
-__all__ = ["SAMPLERS", "FrameSelection", "FrameSource", "gather_frames", "list_samplers", "sample_frames"]
+__all__ = [
+    "SAMPLERS",
+    "FrameSelection",
+    "FrameSource",
+    "gather_frames",
+    "list_samplers",
+    "sample_frames",
+]
 
 SAMPLERS: Registry[Callable[..., np.ndarray]] = Registry("sampling strategy")
 
