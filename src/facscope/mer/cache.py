@@ -320,10 +320,6 @@ class FrameFile:
             raise InputFileError(f"{path} is not a C-ordered frame array: rebuild the cache entry")
         return cls(Path(path), offset, tuple(shape), dtype)
 
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
     def __len__(self) -> int:
         return self.shape[0]
 
