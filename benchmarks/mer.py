@@ -2,8 +2,9 @@
 
 For each video model it measures, on one device and in one run:
 
-* **loading** — clips/s the DataLoader delivers from the clip cache (memory-mapped uint8 frames,
-  key-frame sampling with jitter and flips, workers), moved to the device, no model;
+* **loading** — clips/s the DataLoader delivers from the clip cache (uint8 frames, only the
+  picked ones read; key-frame sampling with jitter and flips, workers), moved to the device, no
+  model;
 * **training** — clips/s of one training step on a uint8 batch already on the device: the
   conversion to a normalised float clip, forward, backward and optimiser step;
 * **end to end** — clips/s of the real loop (loader feeding the training step);

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +210,7 @@ def run_fold(
         loss_fn.set_epoch(epoch)
         model.train()
         total, seen, steps = 0.0, 0, 0
+        began = time.perf_counter()
         for batch in train_loader:
             x = prepare(batch["x"])
             with accelerator.autocast():
@@ -225,11 +227,14 @@ def run_fold(
             if config.max_steps is not None and state["steps"] >= config.max_steps:
                 bar.close()
                 return None
+        seconds = time.perf_counter() - began
         record: dict[str, Any] = {
             "epoch": epoch,
             "loss": total / max(seen, 1),
             "steps": steps,
             "lr": optimizer.param_groups[0]["lr"],
+            "seconds": round(seconds, 3),  # the training pass, loading included; no evaluation
+            "clips_per_s": round(seen * accelerator.num_processes / max(seconds, 1e-9), 1),
         }
         if use_val:
             logits, idx = evaluate(model, eval_loaders["val"], prepare, accelerator)
@@ -247,6 +252,7 @@ def run_fold(
         fold_steps += steps
         bar.set_postfix(
             loss=f"{record['loss']:.3f}",
+            clips_s=f"{record['clips_per_s']:.0f}",
             **({"val_uf1": f"{record['val_uf1']:.3f}"} if use_val else {}),
         )
         due = (epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs

@@ -11,14 +11,18 @@ Everything runs through ``accelerate`` (mixed precision, one or several GPUs:
 epoch; a killed run started again with the same config continues from the last checkpoint, and
 a finished fold (its ``predictions.csv`` exists) is not run again. Seeds: model initialisation,
 data order, jitter, flips and dropout are all derived from ``(seed, fold, epoch)``, so a resumed
-run gives the same predictions as an uninterrupted one (bit-for-bit on CPU).
+run gives the same predictions as an uninterrupted one (bit-for-bit on CPU at the same thread
+count; ``accelerate launch`` sets its own, from the physical cores, unless ``OMP_NUM_THREADS``
+is set, so a launched and a plain CPU run may differ in the last digits and then drift).
 
 Output folder::
 
     config.yaml          the resolved config
-    fold_00/checkpoint.pt, fold_00/predictions.csv, fold_00/history.json …
+    fold_00/checkpoint.pt, fold_00/predictions.csv, fold_00/history.json (per epoch: loss,
+                         steps, lr, seconds and clips/s of the training pass, val UF1) …
     predictions.csv      every fold's predictions, pooled
-    metrics.json         ACC / UF1 / UAR on the pooled predictions + protocol, selection, seed
+    metrics.json         ACC / UF1 / UAR on the pooled predictions + protocol, selection, seed,
+                         runtime (device, precision, cache and total seconds of this invocation)
     report.md/.csv/.json, report_confusion.png   the same with per-class scores, bootstrap CIs
     cache_failures.json  samples the cache could not build (skipped)
 """
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -259,7 +264,9 @@ def train(config: TrainConfig, *, dataset: Any = None, progress: bool = True) ->
     if acc.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
         write_config(out / "config.yaml", config)
+    began = time.perf_counter()
     data = prepare_data(config, dataset=dataset, progress=progress, accelerator=acc)
+    cache_seconds = time.perf_counter() - began
     if acc.is_main_process:
         write_json(out / "cache_failures.json", list(data.skipped))
     warn_if_loading_starves(data.spec.kind, config.num_workers, acc.device.type)
@@ -281,6 +288,9 @@ def train(config: TrainConfig, *, dataset: Any = None, progress: bool = True) ->
         "device": str(acc.device),
         "processes": acc.num_processes,
         "mixed_precision": acc.mixed_precision,
+        # this invocation only: a resumed run counts what it did itself
+        "cache_seconds": round(cache_seconds, 2),
+        "seconds": round(time.perf_counter() - began, 2),
     }
     if acc.is_main_process:
         write_predictions(out / "predictions.csv", pooled)
