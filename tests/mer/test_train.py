@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from facscope.cli.main import cli
 from facscope.errors import ConfigError
 from facscope.mer.config import TrainConfig, load_config
+from facscope.mer.fold import loader_workers
 from facscope.mer.metrics import classification_scores
 from facscope.mer.predictions import read_predictions
 from facscope.mer.train import EXIT_AFTER_STEPS_ENV, train
@@ -156,6 +157,27 @@ def test_loader_workers_that_live_across_epochs_change_no_result(workdir, refere
     result = train(base_config(workdir, "workers", num_workers=2), progress=False)
     assert np.array_equal(result.predictions.y_pred, reference.predictions.y_pred)
     assert np.allclose(result.predictions.probs, reference.predictions.probs, atol=1e-6, rtol=0)
+
+
+def test_validation_workers_that_live_across_epochs_change_no_result(workdir):
+    # with selection="val" the validation loader is read every epoch and keeps its workers
+    kw = {"selection": "val", "val_subjects": 0.5, "epochs": 3, "folds": (0,)}
+    alone = train(base_config(workdir, "val0", **kw), progress=False)
+    workers = train(base_config(workdir, "val2", num_workers=2, **kw), progress=False)
+    assert np.allclose(workers.predictions.probs, alone.predictions.probs, atol=1e-6, rtol=0)
+    hist = [
+        json.loads((r.output_dir / "fold_00" / "history.json").read_text())
+        for r in (alone, workers)
+    ]
+    assert [h["val_uf1"] for h in hist[0]] == [h["val_uf1"] for h in hist[1]]
+
+
+@pytest.mark.parametrize(
+    ("asked", "samples", "batch", "expected"),
+    [(8, 12, 16, 1), (8, 48, 16, 3), (8, 1000, 16, 8), (0, 1000, 16, 0), (4, 0, 16, 0)],
+)
+def test_a_loader_starts_no_more_workers_than_it_has_batches(asked, samples, batch, expected):
+    assert loader_workers(asked, samples, batch) == expected
 
 
 def test_accelerate_launch_runs_the_cli(workdir, reference):

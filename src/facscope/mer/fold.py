@@ -6,6 +6,7 @@ Called by :func:`facscope.mer.train.train`; see there for seeds, checkpoints and
 from __future__ import annotations
 
 import copy
+import math
 import os
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from facscope.io import write_json
 from facscope.mer.config import TrainConfig
 from facscope.mer.predictions import Predictions, write_predictions
 
-__all__ = ["evaluate", "run_fold"]
+__all__ = ["evaluate", "loader_workers", "run_fold"]
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -41,23 +42,35 @@ def _lr_factor(config: TrainConfig, epoch: int) -> float:
     return 0.5 * (1.0 + float(np.cos(np.pi * epoch / config.epochs)))
 
 
-def _loader(dataset: Any, config: TrainConfig, sampler: Any, *, device: Any) -> Any:
+def loader_workers(num_workers: int, samples: int, batch_size: int) -> int:
+    """Worker processes for a loader: ``num_workers``, but no more than it has batches (a
+    12-clip test set in batches of 16 gains nothing from 8 workers, and each one costs a
+    process start). The count changes no result: randomness follows the samples, not workers."""
+    return max(0, min(num_workers, math.ceil(samples / max(batch_size, 1))))
+
+
+def _loader(
+    dataset: Any, config: TrainConfig, sampler: Any, *, device: Any, persistent: bool
+) -> Any:
     import torch
     from torch.utils.data import DataLoader
 
     from facscope.mer.loader import collate
 
+    workers = loader_workers(
+        config.num_workers, len(sampler if sampler is not None else dataset), config.batch_size
+    )
     return DataLoader(
         dataset,
         batch_size=config.batch_size,
         sampler=sampler,
-        num_workers=config.num_workers,
+        num_workers=workers,
         collate_fn=collate,
         pin_memory=getattr(device, "type", "cpu") == "cuda",
         drop_last=False,
-        # training workers live across epochs (their open cache entries with them);
-        # EpochSampler tells them each sample's epoch
-        persistent_workers=sampler is not None and config.num_workers > 0,
+        # loaders read every epoch (training; validation with selection="val") keep their
+        # workers, and the cache entries they opened; EpochSampler tells each sample's epoch
+        persistent_workers=persistent and workers > 0,
         # the loader draws its workers' base seed from this, not from the global RNG that
         # dropout uses: a loader whose workers persist draws once per run, not once per epoch
         generator=torch.Generator().manual_seed(config.seed),
@@ -163,13 +176,14 @@ def run_fold(
         weights=loss_fn.sample_weights(y_train),
     )
     optimizer = _optimizer(config, model.parameters())
-    train_loader = _loader(train_ds, config, sampler, device=accelerator.device)
+    train_loader = _loader(train_ds, config, sampler, device=accelerator.device, persistent=True)
     eval_loaders = {
         name: _loader(
             _datasets(config, data, getattr(fold, name), train=False),
             config,
             None,
             device=accelerator.device,
+            persistent=name == "val",
         )
         for name in ("val", "test")
         if len(getattr(fold, name))
