@@ -17,7 +17,8 @@
 #   .carry/mellm-synth-scratch/   the experiment's build made here (prepare_data), its
 #              data/truth.json and build/ without the onset/apex pictures
 # SMALL=1 runs the same chain at toy sizes on the CPU (a dry run of this script); PARTS picks
-# parts (default "mer mer_train rl_gpu mellm rl"), e.g. PARTS="mer rl" bash benchmarks/gpu_session.sh.
+# parts (default "mer mer_train rl_gpu mellm rl"), e.g.
+#   PARTS="mer rl" bash benchmarks/gpu_session.sh
 set -u
 PARTS=" ${PARTS:-mer mer_train rl_gpu mellm rl} "
 OUT=${OUT:-runs/gpu-session}
