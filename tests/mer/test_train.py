@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -76,6 +77,7 @@ def test_flags_alone_run_loso_and_write_pooled_outputs(workdir):
     res = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert "ACC " in res.output and "UF1 " in res.output and "UAR " in res.output
+    assert re.search(r"\(\d+ s on cpu, \d+ s of them loading and caching", res.output), res.output
     metrics = json.loads((out / "metrics.json").read_text())
     preds = read_predictions(out / "predictions.csv")
     # every sample is predicted exactly once, by the fold that held its subject out

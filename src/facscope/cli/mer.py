@@ -130,7 +130,12 @@ def train_cmd(
         f"({m['n']} samples, {m['folds']} folds, {m['protocol']}, {m['pooling']}; "
         f"selection: {m['selection']}; seed {m['seed']})"
     )
-    click.echo(f"predictions, metrics and config written to {result.output_dir}")
+    rt = m["runtime"]
+    click.echo(
+        f"predictions, metrics and config written to {result.output_dir} "
+        f"({rt['seconds']:.0f} s on {rt['device']}, {rt['cache_seconds']:.0f} s of them loading "
+        "and caching the data; per-epoch clips/s in fold_*/history.json)"
+    )
 
 
 def _clear_run(out: Path) -> None:
