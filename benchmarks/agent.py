@@ -91,9 +91,9 @@ def openai_throughput(episodes: int, latency: float, concurrency: int) -> None:
 
 
 def expert_steps(repeats: int) -> None:
+    from facscope.embedded import default_image
     from facscope.face import align_face, detect_faces
     from facscope.face.emotion import classify_emotion
-    from facscope.samples import default_image
 
     image = default_image()
     agent = Agent(create_backend("expert"))

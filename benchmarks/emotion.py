@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from facscope.embedded import default_image, lfw_faces
 from facscope.face import detect_faces
 from facscope.face.emotion import (
     emotion_crop,
@@ -23,7 +24,6 @@ from facscope.face.emotion import (
     load_emotion_classifier,
     preprocess,
 )
-from facscope.samples import default_image, lfw_faces
 
 
 def best_ms(fn, repeats: int, per: int) -> float:

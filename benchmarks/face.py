@@ -18,8 +18,8 @@ import time
 import cv2
 import numpy as np
 
+from facscope.embedded import default_image, lfw_faces
 from facscope.face import REGION_NAMES, align_face, detect_faces, zoom
-from facscope.samples import default_image, lfw_faces
 
 
 def images(size: int) -> list[np.ndarray]:

@@ -1,7 +1,7 @@
 """End-point error of every flow method on synthetic clips with known motion.
 
 For each amplitude (peak displacement in pixels of a 256-px aligned face) and each emotion, a
-synthetic clip is rendered (:func:`facscope.motion.synth.synth_clip`, sensor noise on), the face
+synthetic clip is rendered (:func:`facscope.synth.clips.synth_clip`, sensor noise on), the face
 is detected and aligned on the onset, and each method computes the onset → apex flow on the
 256-px crop. The true flow (frame pixels) is mapped into the crop exactly: sampled at the crop's
 pixel centres and its vectors scaled/rotated by the alignment. Errors are in crop pixels:
@@ -32,7 +32,7 @@ import numpy as np
 from facscope.motion.apex import face_mask
 from facscope.motion.clip import Clip
 from facscope.motion.flow import compute_flow, create_flow, list_flows
-from facscope.motion.synth import synth_clip
+from facscope.synth.clips import synth_clip
 
 EMOTIONS = ("happiness", "surprise", "disgust", "sadness", "fear", "anger")
 

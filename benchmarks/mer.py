@@ -83,7 +83,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def make_dataset(tmp: Path, small: bool) -> Path:
-    from facscope.motion.synth_dataset import write_dataset
+    from facscope.synth.dataset import write_dataset
 
     root = tmp / "synth-dfme"
     write_dataset(

@@ -37,7 +37,7 @@ from facscope.motion.apex import face_mask
 from facscope.motion.colormap import motion_colormap
 from facscope.motion.compensate import nose_window_mean
 from facscope.motion.pipeline import MotionConfig, analyse_pair
-from facscope.motion.synth import synth_clip
+from facscope.synth.clips import synth_clip
 
 EMOTIONS = ("happiness", "surprise", "disgust", "sadness", "fear", "anger")
 FRAME = (1024, 768)

@@ -13,7 +13,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 @pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
-    from facscope.samples import default_image
+    from facscope.embedded import default_image
 
     img = default_image()
     img.setflags(write=False)

@@ -36,7 +36,7 @@ def test_analyze_with_no_arguments_works_offline(tmp_path, require_fer):
 def test_analyze_json_and_clip_folder(tmp_path, stub_classifier, monkeypatch):
     import pytest
 
-    synth = pytest.importorskip("facscope.motion.synth")
+    synth = pytest.importorskip("facscope.synth.clips")
     clip = synth.synth_clip(
         emotion="happiness", amplitude=2.0, frame_size=(240, 180), fps=30, rise=0.1, fall=0.1
     )

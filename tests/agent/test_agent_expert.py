@@ -83,7 +83,7 @@ def test_motion_rules():
 
 
 def test_clip_measures_aus_from_motion(stub_classifier):
-    synth = pytest.importorskip("facscope.motion.synth")
+    synth = pytest.importorskip("facscope.synth.clips")
     clip = synth.synth_clip(
         emotion="happiness", amplitude=2.0, frame_size=(240, 180), fps=30, rise=0.1, fall=0.1
     )

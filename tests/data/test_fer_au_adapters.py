@@ -9,7 +9,7 @@ import pytest
 
 from facscope.data import au_matrix, load_dataset
 from facscope.errors import ConfigError, DatasetError
-from facscope.mer.metrics import DISFA_AUS
+from facscope.eval.metrics import DISFA_AUS
 
 pytestmark = pytest.mark.filterwarnings("ignore::facscope.errors.FacscopeDataWarning")
 

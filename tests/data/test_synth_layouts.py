@@ -13,8 +13,8 @@ from facscope.errors import FacscopeDataWarning
 from facscope.facs import dataset_label
 
 synth = pytest.importorskip(
-    "facscope.motion.synth_dataset",
-    reason="facscope.motion.synth_dataset.write_dataset (the synth writer) is not available yet",
+    "facscope.synth.dataset",
+    reason="facscope.synth.dataset.write_dataset (the synth writer) is not available yet",
 )
 
 SUBJECTS, CLIPS = 3, 2

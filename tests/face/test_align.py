@@ -19,7 +19,7 @@ def test_aligned_landmarks_sit_on_the_template(aligned):
 
 def test_lfw_faces_align_to_the_template():
     """Median landmark error over real LFW faces is a few pixels at 256 px."""
-    from facscope.samples import lfw_faces
+    from facscope.embedded import lfw_faces
 
     errs = []
     for crop in lfw_faces()[:100:4]:

@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
+from facscope.embedded import lfw_faces
 from facscope.errors import ConfigError, InputFileError
 from facscope.face import create_detector, detect_faces, largest_face, list_detectors
-from facscope.samples import lfw_faces
 
 
 def _in(box, x, y):

@@ -393,7 +393,7 @@ def test_mirrored_face_gives_nearly_the_same_probabilities(model, astronaut, ast
 
 
 def test_batch_equals_one_by_one(model, astronaut, astronaut_face, aligned):
-    from facscope.samples import lfw_faces
+    from facscope.embedded import lfw_faces
 
     crops = np.stack([preprocess(c) for c in lfw_faces()[:100:10]])
     batch = model.predict(crops)
@@ -478,7 +478,7 @@ def test_matches_fers_tflite_export(model, tflite, astronaut, astronaut_face):
     convolutions, the first 'same' max-pool, the strided 1×1 shortcut) agrees to float32
     rounding; every later max-pool and the average pool, fed the export's own inputs, agree
     exactly; end to end the export's int8 weights leave a few hundredths."""
-    from facscope.samples import lfw_faces
+    from facscope.embedded import lfw_faces
 
     faces = [preprocess(emotion_crop(astronaut, astronaut_face).image)]
     faces += [preprocess(c) for c in lfw_faces()[:100:5]]

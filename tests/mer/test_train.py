@@ -20,10 +20,10 @@ from click.testing import CliRunner
 
 from facscope.cli.main import cli
 from facscope.errors import ConfigError
+from facscope.eval.metrics import classification_scores
+from facscope.eval.predictions import read_predictions
 from facscope.mer.config import TrainConfig, load_config
 from facscope.mer.fold import loader_workers
-from facscope.mer.metrics import classification_scores
-from facscope.mer.predictions import read_predictions
 from facscope.mer.train import EXIT_AFTER_STEPS_ENV, train
 
 ROOT = Path(__file__).resolve().parents[2]

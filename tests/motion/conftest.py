@@ -11,7 +11,7 @@ import pytest
 @pytest.fixture(scope="session")
 def demo():
     """The embedded astronaut with brows up and lip corners up/out, 1.5 px at 256 px."""
-    from facscope.motion.demo import demo_clip
+    from facscope.synth.demo import demo_clip
 
     return demo_clip(amplitude=1.5, frames=9, apex=4)
 
@@ -19,7 +19,7 @@ def demo():
 @pytest.fixture(scope="session")
 def small_demo():
     """A 256 × 256 version (fast to detect and align), 5 frames, apex at position 2."""
-    from facscope.motion.demo import demo_clip
+    from facscope.synth.demo import demo_clip
 
     return demo_clip(amplitude=2.0, frames=5, apex=2, frame_size=(256, 256))
 

@@ -10,7 +10,7 @@ from facscope.motion.clip import Clip
 
 
 def synth(**kw):
-    from facscope.motion.synth import synth_clip
+    from facscope.synth.clips import synth_clip
 
     return synth_clip(fps=200, noise=2.0, frame_size=(320, 240), rise=0.15, fall=0.1, **kw)
 

@@ -32,7 +32,7 @@ def region_pixels(field: np.ndarray, name: str) -> np.ndarray:
 def test_tvl1_recovers_each_au_direction(au):
     from facscope.motion.clip import Clip
     from facscope.motion.flow import compute_flow
-    from facscope.motion.synth import synth_clip
+    from facscope.synth.clips import synth_clip
 
     sc = synth_clip(
         aus=str(au), amplitude=2.0, fps=200, rise=0.01, fall=0.01, frame_size=(240, 180), noise=1.0

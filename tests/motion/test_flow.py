@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from facscope.errors import ConfigError
-from facscope.motion.demo import warp_by_flow
 from facscope.motion.flow import (
     FLOWS,
     compute_flow,
@@ -15,6 +14,7 @@ from facscope.motion.flow import (
     list_flows,
     to_gray,
 )
+from facscope.synth.demo import warp_by_flow
 
 
 def shifted(image: np.ndarray, dx: float, dy: float) -> np.ndarray:

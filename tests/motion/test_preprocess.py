@@ -190,7 +190,7 @@ def test_preprocess_a_dataset_by_name(tmp_path):
     from click.testing import CliRunner
 
     from facscope.cli.main import cli
-    from facscope.motion.synth_dataset import write_dataset
+    from facscope.synth.dataset import write_dataset
 
     root = tmp_path / "casme2"
     write_dataset(

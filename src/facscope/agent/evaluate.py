@@ -242,7 +242,7 @@ def summarize(
     AU) where AUs are labelled, ``zoom_rate`` / ``mean_zooms`` / ``mean_turns`` per true emotion,
     ``parse`` status counts with the commonest failure reasons, ``errors`` and ``latency``.
     """
-    from facscope.mer.metrics import au_f1_scores, confusion_matrix
+    from facscope.eval.metrics import au_f1_scores, confusion_matrix
 
     classes = tuple(classes)
     records = list({r["id"]: r for r in records}.values())  # a re-run sample counts once

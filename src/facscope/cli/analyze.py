@@ -97,7 +97,7 @@ def _load_input(
     path: Path | None, onset: int | None, apex: int | None, fps: float | None
 ) -> tuple[dict[str, Any], str]:
     if path is None:
-        from facscope.samples import DEFAULT_IMAGE_NAME, default_image
+        from facscope.embedded import DEFAULT_IMAGE_NAME, default_image
 
         return {"image": default_image()}, DEFAULT_IMAGE_NAME
     if path.is_dir() or path.suffix.lower() in VIDEO_SUFFIXES:

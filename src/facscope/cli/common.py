@@ -24,7 +24,7 @@ DETECTOR_OPT = click.option(
 def load_input_image(image: Path | None) -> tuple[np.ndarray, str]:
     """The image at ``image`` (RGB uint8) and its display name, or the embedded default."""
     if image is None:
-        from facscope.samples import DEFAULT_IMAGE_NAME, default_image
+        from facscope.embedded import DEFAULT_IMAGE_NAME, default_image
 
         return default_image(), DEFAULT_IMAGE_NAME
     from facscope.io import load_image

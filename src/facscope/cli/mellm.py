@@ -44,7 +44,7 @@ def _build_options(f: Any) -> Any:
 
 def _run_build(data: str, root: Path, out: Path, opts: dict[str, Any], progress: bool) -> Any:
     from facscope.data import load_dataset
-    from facscope.instruct.build import BuildConfig, build_records
+    from facscope.mellm.build import BuildConfig, build_records
     from facscope.motion.pipeline import MotionConfig
 
     samples = list(load_dataset(data, root, strict=opts["strict"]))
@@ -90,7 +90,7 @@ def build_cmd(data: str, root: Path, formats: tuple[str, ...], out: Path, no_pro
     Measures the onset→apex motion of every sample once (cached under OUT/motion; a rerun skips
     finished samples), writes records.jsonl and the chosen formats inside OUT.
     """
-    from facscope.instruct.formats import write_format
+    from facscope.mellm.formats import write_format
 
     result = _run_build(data, root, out, opts, progress=not no_progress)
     written = {fmt: str(write_format(fmt, result.records, out)) for fmt in (formats or ("trl",))}
@@ -116,8 +116,8 @@ def train_cmd(
     The split is by subject: the test subjects are written to OUTPUT_DIR/split.json and never
     trained on. Under several GPUs, run it with `accelerate launch`.
     """
-    from facscope.instruct.config import load_sft_config
-    from facscope.instruct.train import run_sft
+    from facscope.mellm.config import load_sft_config
+    from facscope.mellm.train import run_sft
 
     cfg = load_sft_config(config_path, data=data, output_dir=output_dir, max_steps=max_steps)
     result = run_sft(cfg)
@@ -177,7 +177,7 @@ def _backend(opts: dict[str, Any]) -> Any:
     if name == "transformers":
         kw: dict[str, Any] = {"temperature": opts["temperature"], "batch_size": opts["batch_size"]}
         if opts.get("run_dir"):
-            from facscope.instruct.train import load_trained
+            from facscope.mellm.train import load_trained
 
             model, processor = load_trained(opts["run_dir"])
             return create_backend("transformers", model=str(opts["run_dir"]), model_obj=model,
@@ -193,7 +193,7 @@ def _backend(opts: dict[str, Any]) -> Any:
 
 def _resolve(opts: dict[str, Any], out_dir: Path) -> tuple[Path, Any]:
     """(build folder, split or None) from the options; builds from --data/--root if asked."""
-    from facscope.instruct.splits import read_split
+    from facscope.mellm.splits import read_split
 
     build = opts.get("build_dir")
     if build is None:
@@ -206,7 +206,7 @@ def _resolve(opts: dict[str, Any], out_dir: Path) -> tuple[Path, Any]:
                     "drop_others": False, "strict": False, "limit": None}  # fmt: skip
         result = _run_build(opts["data"], opts["root"], build, defaults, not opts["no_progress"])
         if opts["task"] == "mevqa":
-            from facscope.instruct.formats import write_format
+            from facscope.mellm.formats import write_format
 
             write_format("mevqa", result.records, build)
     split_src = opts.get("split_path") or opts.get("run_dir")
@@ -217,7 +217,7 @@ def _resolve(opts: dict[str, Any], out_dir: Path) -> tuple[Path, Any]:
 
 
 def _predict(opts: dict[str, Any], out_dir: Path, predictions: Path) -> tuple[Path, Any, Any]:
-    from facscope.instruct.predict import PredictOptions, predict
+    from facscope.mellm.predict import PredictOptions, predict
 
     build, split = _resolve(opts, out_dir)
     popts = PredictOptions(task=opts["task"], part=opts["part"], limit=opts.get("limit"),
@@ -267,15 +267,15 @@ def predict_cmd(out: Path, **opts: Any) -> None:
 @click.option("--aus", help="AU list for AU F1, e.g. 1,2,4,12 [default: the common ME list].")
 def eval_cmd(out_dir: Path, predictions: Path | None, aus: str | None, **opts: Any) -> None:
     """Generate (resumable) and score: UF1/UAR fine and 3-class, AU F1, ME-VQA BLEU/ROUGE-1."""
-    from facscope.instruct.evaluate import (
+    from facscope.io import write_json, write_text
+    from facscope.mellm.evaluate import (
         evaluate_describe,
         evaluate_mevqa,
         read_mevqa,
         render_markdown,
     )
-    from facscope.instruct.predict import read_predictions
-    from facscope.instruct.records import read_records
-    from facscope.io import write_json, write_text
+    from facscope.mellm.predict import read_predictions
+    from facscope.mellm.records import read_records
 
     au_list = None
     if aus:
@@ -315,7 +315,7 @@ def eval_cmd(out_dir: Path, predictions: Path | None, aus: str | None, **opts: A
 def experiment_cmd(config_path: Path, no_progress: bool) -> None:
     """Synthetic experiment: synth → build → train → predict on held-out subjects → score,
     next to a prior baseline that ignores the image (each step resumable)."""
-    from facscope.instruct.experiment import run_experiment
+    from facscope.mellm.experiment import run_experiment
 
     report = run_experiment(config_path, progress=not no_progress)
     click.echo(Path(report["train"]["output_dir"]).parent.joinpath("report.md").read_text())

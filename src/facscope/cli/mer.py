@@ -44,9 +44,9 @@ def mer() -> None:
 @mer.command("list")
 def list_cmd() -> None:
     """List models (with their input), sampling strategies, imbalance methods and protocols."""
+    from facscope.eval.protocols import PROTOCOLS
     from facscope.mer.imbalance import IMBALANCE
     from facscope.mer.models import MODELS, model_input
-    from facscope.mer.protocols import PROTOCOLS
     from facscope.mer.sampling import SAMPLERS
 
     click.echo("models:")

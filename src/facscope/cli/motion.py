@@ -137,7 +137,7 @@ def _embedded_clip() -> tuple[Any, str, dict[str, Any]]:
     from facscope.motion.clip import Clip
 
     try:
-        from facscope.motion.synth import synth_clip
+        from facscope.synth.clips import synth_clip
     except ImportError:  # pragma: no cover - synth ships with facscope
         synth_clip = None
     if synth_clip is not None:
@@ -147,7 +147,7 @@ def _embedded_clip() -> tuple[Any, str, dict[str, Any]]:
         aus = "+".join(str(a.number) for a in sc.aus)
         name = f"synthetic clip (embedded astronaut, {sc.emotion}: AU{aus}, 1.5 px at 256 px)"
     else:
-        from facscope.motion.demo import demo_clip
+        from facscope.synth.demo import demo_clip
 
         sc = demo_clip(amplitude=1.5, noise=1.0)
         name = "synthetic clip (embedded astronaut, brows up + lip corners up, 1.5 px at 256 px)"

@@ -112,7 +112,7 @@ def synth(
         return
     if aus is not None or emotion is not None:
         raise ConfigError("--aus and --emotion apply to --clip; use --emotions for a dataset")
-    from facscope.motion.synth_dataset import write_dataset
+    from facscope.synth.dataset import write_dataset
 
     assert out_dir is not None
     result = write_dataset(
@@ -153,7 +153,7 @@ def _one_clip(
 
     from facscope.facs import format_aus
     from facscope.io import load_image
-    from facscope.motion.synth import synth_clip
+    from facscope.synth.clips import synth_clip
 
     if folder.exists() and any(folder.iterdir()) and not overwrite:
         raise ConfigError(f"{folder} is not empty; choose a new folder or pass --overwrite")

@@ -56,7 +56,7 @@ class TrainConfig:
     Imbalance:
         imbalance: a class-imbalance method; imbalance_options: its options (``gamma``, …).
     Protocol and selection:
-        protocol / protocol_options: a protocol of :mod:`facscope.mer.protocols`;
+        protocol / protocol_options: a protocol of :mod:`facscope.eval.protocols`;
         selection: ``last`` (fixed epoch budget) or ``val`` (best validation UF1 on the fold's
         validation subjects, drawn from the training subjects only; never the test fold);
         val_subjects: fraction of each fold's training subjects held out for ``val``.

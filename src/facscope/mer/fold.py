@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from facscope.errors import ConfigError
+from facscope.eval.predictions import Predictions, write_predictions
 from facscope.io import write_json
 from facscope.mer.config import TrainConfig
-from facscope.mer.predictions import Predictions, write_predictions
 
 __all__ = ["evaluate", "loader_workers", "run_fold"]
 
@@ -115,7 +115,7 @@ def evaluate(
 
 
 def _uf1(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> float:
-    from facscope.mer.metrics import classification_scores
+    from facscope.eval.metrics import classification_scores
 
     return float(classification_scores(y_true, y_pred, labels=list(range(k)))["uf1"])
 

@@ -41,9 +41,9 @@ from typing import Any
 import numpy as np
 
 from facscope.errors import ConfigError, FacscopeConfigWarning, FacscopeDataWarning
+from facscope.eval.predictions import Predictions, read_predictions, write_predictions
 from facscope.io import atomic_path, write_json, write_text
 from facscope.mer.config import TrainConfig, config_to_dict
-from facscope.mer.predictions import Predictions, read_predictions, write_predictions
 
 __all__ = ["RunResult", "derive_seed", "prepare_data", "train"]
 
@@ -222,7 +222,7 @@ class FoldSplit:
 def make_folds(config: TrainConfig, data: PreparedData) -> list[FoldSplit]:
     """The protocol's folds over the prepared samples; validation subjects come from each fold's
     training subjects only (``selection="val"``)."""
-    from facscope.mer.protocols import split_dataset
+    from facscope.eval.protocols import split_dataset
 
     folds = []
     for k, (tr, va, te) in enumerate(
@@ -336,7 +336,7 @@ def _exit_after() -> int | None:
 def score(preds: Predictions, config: TrainConfig, *, input_kind: str = "clip") -> dict[str, Any]:
     """ACC / UF1 / UAR on pooled predictions, with what a table must state (flow models read
     no key frames: their sampling reads ``apex flow``)."""
-    from facscope.mer.metrics import classification_scores
+    from facscope.eval.metrics import classification_scores
 
     m = classification_scores(preds.y_true, preds.y_pred, labels=list(range(len(preds.classes))))
     counts = Counter(preds.classes[i] for i in preds.y_true)
@@ -366,9 +366,9 @@ def score(preds: Predictions, config: TrainConfig, *, input_kind: str = "clip") 
 def save_report(
     out: Path, preds: Predictions, metrics: dict[str, Any], config: TrainConfig
 ) -> None:
-    """``report.md/.csv/.json`` and ``report_confusion.png`` (:mod:`facscope.mer.report`), with
+    """``report.md/.csv/.json`` and ``report_confusion.png`` (:mod:`facscope.eval.report`), with
     95 % subject-bootstrap intervals."""
-    from facscope.mer.report import Results
+    from facscope.eval.report import Results
 
     Results(
         y_true=[preds.classes[i] for i in preds.y_true],

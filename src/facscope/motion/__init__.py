@@ -6,8 +6,7 @@ first use (``from facscope.motion import compute_flow``).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from facscope.lazy import lazy_exports
 
 #: public name → submodule that defines it
 _EXPORTS: dict[str, str] = {
@@ -50,23 +49,6 @@ _EXPORTS: dict[str, str] = {
     "ClipItem": "preprocess",
     "read_clip_csv": "preprocess",
     "run_preprocess": "preprocess",
-    # synthetic clips with ground truth
-    "demo_clip": "demo",
-    "warp_by_flow": "demo",
-    "SynthClip": "synth",
-    "SynthConfig": "synth",
-    "synth_clip": "synth",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'facscope.motion' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"facscope.motion.{module}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

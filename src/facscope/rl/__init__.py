@@ -17,8 +17,7 @@ first use (``from facscope.rl import UCGRPOTrainer`` imports torch and TRL).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from facscope.lazy import lazy_exports
 
 #: public name → submodule that defines it
 _EXPORTS: dict[str, str] = {
@@ -44,15 +43,4 @@ _EXPORTS: dict[str, str] = {
     "run_sft": "run",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'facscope.rl' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"facscope.rl.{module}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
