@@ -7,8 +7,8 @@ is the horizontal displacement ``u`` (x, to the right), channel 1 the vertical `
 
 ``tvl1`` is the micro-expression standard (OpenCV contrib's Dual TV-L1 with OpenCV's default
 parameters) and ``tvl1.fine`` the same with two parameters changed for sub-pixel motion on face
-crops; ``dis`` and ``farneback`` are fast plain-OpenCV alternatives; ``tvl1-skimage`` and
-``ilk-skimage`` are scikit-image's TV-L1 and iterative Lucas-Kanade. Add a method with
+crops; ``dis`` and ``farneback`` are fast plain-OpenCV alternatives; ``tvl1.skimage`` and
+``ilk.skimage`` are scikit-image's TV-L1 and iterative Lucas-Kanade. Add a method with
 ``@FLOWS.register("name")`` on a class whose ``__call__(prev, next)`` returns such a field.
 """
 
@@ -255,7 +255,7 @@ class _SkimageFlow(_Params):
         return np.ascontiguousarray(np.stack([vu[1], vu[0]], axis=-1), dtype=np.float32)
 
 
-@FLOWS.register("tvl1-skimage")
+@FLOWS.register("tvl1.skimage")
 class SkimageTVL1Flow(_SkimageFlow):
     """TV-L1 from scikit-image (``optical_flow_tvl1``), scikit-image's default parameters."""
 
@@ -284,7 +284,7 @@ class SkimageTVL1Flow(_SkimageFlow):
         return optical_flow_tvl1(prev, next, **self._params)
 
 
-@FLOWS.register("ilk-skimage")
+@FLOWS.register("ilk.skimage")
 class SkimageILKFlow(_SkimageFlow):
     """Iterative Lucas-Kanade from scikit-image (``optical_flow_ilk``), its default parameters."""
 
@@ -307,6 +307,11 @@ class SkimageILKFlow(_SkimageFlow):
         from skimage.registration import optical_flow_ilk
 
         return optical_flow_ilk(prev, next, **self._params)
+
+
+# Former names (before the registered-name style of facscope.registry).
+FLOWS.alias("tvl1-skimage", "tvl1.skimage")
+FLOWS.alias("ilk-skimage", "ilk.skimage")
 
 
 def list_flows() -> list[str]:
