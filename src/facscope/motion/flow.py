@@ -50,6 +50,10 @@ class _Params:
 
     _params: dict[str, Any]
 
+    def _keep(self, arguments: dict[str, Any]) -> None:
+        """Keep ``locals()`` taken first thing in ``__init__``: its keyword arguments, in order."""
+        self._params = {k: v for k, v in arguments.items() if k != "self"}
+
     def params(self) -> dict[str, Any]:
         return dict(self._params)
 
@@ -91,25 +95,13 @@ class TVL1Flow(_Params):
         gamma: float = 0.0,
         median_filtering: int = 5,
     ) -> None:
+        self._keep(locals())
         import cv2
 
         if not 0 < scale_step < 1:
             raise ConfigError(f"tvl1 scale_step must be in (0, 1); got {scale_step}")
         if scales < 1 or warps < 1:
             raise ConfigError(f"tvl1 scales and warps must be >= 1; got {scales}, {warps}")
-        self._params = {
-            "tau": tau,
-            "lambda_": lambda_,
-            "theta": theta,
-            "scales": scales,
-            "warps": warps,
-            "epsilon": epsilon,
-            "inner_iterations": inner_iterations,
-            "outer_iterations": outer_iterations,
-            "scale_step": scale_step,
-            "gamma": gamma,
-            "median_filtering": median_filtering,
-        }
         self._impl = cv2.optflow.DualTVL1OpticalFlow_create(
             tau=float(tau),
             lambda_=float(lambda_),
@@ -212,17 +204,9 @@ class FarnebackFlow(_Params):
         poly_sigma: float = 1.2,
         gaussian: bool = False,
     ) -> None:
+        self._keep(locals())
         if not 0 < pyr_scale < 1:
             raise ConfigError(f"farneback pyr_scale must be in (0, 1); got {pyr_scale}")
-        self._params = {
-            "pyr_scale": pyr_scale,
-            "levels": levels,
-            "winsize": winsize,
-            "iterations": iterations,
-            "poly_n": poly_n,
-            "poly_sigma": poly_sigma,
-            "gaussian": gaussian,
-        }
 
     def __call__(self, prev: np.ndarray, next: np.ndarray) -> np.ndarray:
         import cv2
@@ -269,14 +253,7 @@ class SkimageTVL1Flow(_SkimageFlow):
         tol: float = 1e-4,
         prefilter: bool = False,
     ) -> None:
-        self._params = {
-            "attachment": attachment,
-            "tightness": tightness,
-            "num_warp": num_warp,
-            "num_iter": num_iter,
-            "tol": tol,
-            "prefilter": prefilter,
-        }
+        self._keep(locals())
 
     def _run(self, prev: np.ndarray, next: np.ndarray) -> np.ndarray:
         from skimage.registration import optical_flow_tvl1
@@ -296,12 +273,7 @@ class SkimageILKFlow(_SkimageFlow):
         gaussian: bool = False,
         prefilter: bool = False,
     ) -> None:
-        self._params = {
-            "radius": radius,
-            "num_warp": num_warp,
-            "gaussian": gaussian,
-            "prefilter": prefilter,
-        }
+        self._keep(locals())
 
     def _run(self, prev: np.ndarray, next: np.ndarray) -> np.ndarray:
         from skimage.registration import optical_flow_ilk
