@@ -4,7 +4,6 @@ run resumed bit-for-bit, and ``accelerate launch``."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -23,10 +22,11 @@ from facscope.errors import ConfigError
 from facscope.eval.metrics import classification_scores
 from facscope.eval.predictions import read_predictions
 from facscope.mer.config import TrainConfig, load_config
-from facscope.mer.fold import loader_workers
-from facscope.mer.train import EXIT_AFTER_STEPS_ENV, train
+from facscope.mer.loader import loader_workers
+from facscope.mer.train import train
 
 ROOT = Path(__file__).resolve().parents[2]
+KILL_RUN = Path(__file__).with_name("_kill_run.py")  # trains with a callback that exits
 
 
 @pytest.fixture(scope="module")
@@ -120,10 +120,10 @@ def test_killed_run_resumes_to_identical_results(workdir, reference):
     cfg = base_config(workdir, "killed")
     cfg_file = Path(cfg.output_dir).with_suffix(".yaml")
     cfg_file.write_text(yaml.safe_dump({**vars(cfg), "classes": list(CLASSES)}))
-    env = {**os.environ, EXIT_AFTER_STEPS_ENV: "13"}  # 9 steps per fold: dies inside fold 1
+    # a real process, killed by os._exit (no cleanup) after 13 steps; 9 per fold: inside fold 1
     proc = subprocess.run(
-        [sys.executable, "-m", "facscope.cli", "mer", "train", "--config", str(cfg_file), "--quiet"],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [sys.executable, str(KILL_RUN), str(cfg_file), "13"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 3, proc.stderr[-2000:]
     out = Path(cfg.output_dir)
