@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from facscope.errors import FacscopeError, ImageDecodeError, InputFileError
-from facscope.io import atomic_path, load_image, save_image, to_rgb_uint8, write_json
+from facscope.io import (
+    VIDEO_SUFFIXES,
+    atomic_path,
+    is_image,
+    is_video,
+    load_image,
+    save_image,
+    to_rgb_uint8,
+    write_json,
+)
 
 
 @pytest.fixture
@@ -168,3 +179,28 @@ def test_atomic_dir_replaces_whole_or_not_at_all(tmp_path):
         raise RuntimeError("killed")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     assert sorted(p.name for p in dest.iterdir()) == ["a.txt"]
+
+
+@pytest.mark.parametrize(
+    ("name", "video", "image"),
+    [
+        ("a.mp4", True, False),
+        ("a.MPG", True, False),
+        ("a.mpeg", True, False),
+        ("a.wmv", True, False),
+        ("a.png", False, True),
+        ("a.JPEG", False, True),
+        ("frames", False, False),
+        ("a.txt", False, False),
+    ],
+)
+def test_is_video_and_is_image_by_suffix(name, video, image):
+    assert is_video(name) is video and is_video(Path(name)) is video
+    assert is_image(name) is image
+
+
+def test_one_video_suffix_list_everywhere():
+    from facscope.data import generic
+
+    assert generic.VIDEO_SUFFIXES is VIDEO_SUFFIXES
+    assert {".mpg", ".mpeg", ".m4v", ".wmv"} <= set(VIDEO_SUFFIXES)

@@ -30,6 +30,8 @@ __all__ = [
     "atomic_path",
     "frame_gaps",
     "frame_number",
+    "is_image",
+    "is_video",
     "list_frames",
     "load_image",
     "save_image",
@@ -39,8 +41,22 @@ __all__ = [
 ]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+#: File suffixes treated as videos (anything PyAV/FFmpeg decodes works; these are recognised
+#: by name when a path could be either a video or something else). The one list every command
+#: and dataset loader uses.
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".m4v", ".wmv")
 #: Images above this many pixels are refused rather than exhausting memory (about 16k × 16k).
 MAX_IMAGE_PIXELS = 268_435_456
+
+
+def is_video(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names a video file by its suffix (case-insensitive, see VIDEO_SUFFIXES)."""
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def is_image(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names an image file by its suffix (case-insensitive, see IMAGE_SUFFIXES)."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
 
 def check_file(path: str | os.PathLike[str], what: str = "a file") -> Path:
@@ -285,11 +301,6 @@ def frame_gaps(numbers: list[int]) -> list[tuple[int, int]]:
 
 # --------------------------------------------------------------------------------------------
 # Videos (PyAV, the ``video`` extra)
-
-#: File suffixes treated as videos (anything PyAV/FFmpeg decodes works; these are recognised
-#: by name when a path could be either a video or something else).
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".m4v", ".wmv")
-
 
 def _import_av() -> Any:
     try:

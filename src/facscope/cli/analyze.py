@@ -9,8 +9,7 @@ from typing import Any
 import click
 
 from facscope.cli.common import IMAGE_ARG, echo_json
-
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+from facscope.io import is_video
 
 
 def backend_options(f: Any) -> Any:
@@ -100,7 +99,7 @@ def _load_input(
         from facscope.embedded import DEFAULT_IMAGE_NAME, default_image
 
         return {"image": default_image()}, DEFAULT_IMAGE_NAME
-    if path.is_dir() or path.suffix.lower() in VIDEO_SUFFIXES:
+    if path.is_dir() or is_video(path):
         from facscope.motion.clip import open_clip
 
         return {"clip": open_clip(path, fps=fps), "onset": onset, "apex": apex}, str(path)
