@@ -28,6 +28,7 @@ from facscope.facs.aus import AU, INTENSITIES, au_numbers, format_aus, parse_aus
 from facscope.facs.catalogue import (
     AU_CATALOGUE,
     DIRECTIONS,
+    ME_AUS,
     REGION_AUS,
     REGION_GROUPS,
     ActionUnit,
@@ -66,6 +67,7 @@ __all__ = [
     "INTENSITIES",
     "ME7",
     "MEGC3",
+    "ME_AUS",
     "REGION_AUS",
     "REGION_GROUPS",
     "ActionUnit",

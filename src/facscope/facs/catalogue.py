@@ -105,6 +105,9 @@ REGION_AUS: Mapping[str, tuple[int, ...]] = MappingProxyType(
 )
 """AU numbers seen in each region of :data:`REGION_GROUPS`, in ascending order."""
 
+ME_AUS: tuple[int, ...] = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17)
+"""The AU list common in cross-dataset micro-expression work (evaluation and ME-VQA questions)."""
+
 
 def get_au(number: int) -> ActionUnit:
     """Return the catalogue entry of AU ``number``; raise :class:`AUParseError` if unknown."""
