@@ -302,6 +302,7 @@ def frame_gaps(numbers: list[int]) -> list[tuple[int, int]]:
 # --------------------------------------------------------------------------------------------
 # Videos (PyAV, the ``video`` extra)
 
+
 def _import_av() -> Any:
     try:
         import av
