@@ -11,6 +11,7 @@ from PIL import Image
 from facscope.errors import FacscopeError, ImageDecodeError, InputFileError
 from facscope.io import (
     VIDEO_SUFFIXES,
+    JsonlLog,
     atomic_path,
     is_image,
     is_video,
@@ -204,3 +205,34 @@ def test_one_video_suffix_list_everywhere():
 
     assert generic.VIDEO_SUFFIXES is VIDEO_SUFFIXES
     assert {".mpg", ".mpeg", ".m4v", ".wmv"} <= set(VIDEO_SUFFIXES)
+
+
+def test_jsonl_log_appends_whole_lines_and_reads_them_back(tmp_path):
+    log = JsonlLog(tmp_path / "sub" / "log.jsonl")
+    assert log.records() == [] and log.latest() == {}
+    log.append({"id": "a", "v": 1}, {"id": 2, "v": "é"})
+    log.append()  # nothing to write
+    log.append({"id": "a", "v": 3}, {"no_id": True})
+    assert (tmp_path / "sub" / "log.jsonl").read_text(encoding="utf-8") == (
+        '{"id": "a", "v": 1}\n{"id": 2, "v": "é"}\n{"id": "a", "v": 3}\n{"no_id": true}\n'
+    )
+    assert [r.get("v") for r in log.records()] == [1, "é", 3, None]
+    assert log.latest() == {"a": {"id": "a", "v": 3}, "2": {"id": 2, "v": "é"}}
+    log.append({"id": "b", "v": "é"}, ensure_ascii=True)
+    assert log.path.read_text(encoding="utf-8").endswith('{"id": "b", "v": "\\u00e9"}\n')
+
+
+def test_jsonl_log_skips_a_torn_last_line_and_resumes_after_repair(tmp_path):
+    path = tmp_path / "log.jsonl"
+    path.write_text('{"id": "a"}\n\n{"id": "b", "text": "line\u2028sep"}\n{"id": "c", "te', "utf-8")
+    log = JsonlLog(path, key="id")
+    assert list(log.latest()) == ["a", "b"]  # U+2028 inside a string does not split a line
+    assert log.repair() is log
+    assert path.read_text("utf-8").endswith('sep"}\n')
+    log.append({"id": "c"})
+    assert list(log.latest()) == ["a", "b", "c"]
+    before = path.read_bytes()
+    log.repair()  # a whole file is left as it is
+    assert path.read_bytes() == before
+    JsonlLog(tmp_path / "missing.jsonl").repair()  # nothing to repair
+    assert not (tmp_path / "missing.jsonl").exists()

@@ -26,6 +26,7 @@ from facscope.errors import ConfigError, ImageDecodeError, InputFileError
 __all__ = [
     "IMAGE_SUFFIXES",
     "MAX_IMAGE_PIXELS",
+    "JsonlLog",
     "atomic_dir",
     "atomic_path",
     "frame_gaps",
@@ -253,6 +254,74 @@ def write_json(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 2
     return write_text(
         path, json.dumps(obj, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Resumable JSON-lines logs
+
+
+class JsonlLog:
+    """An append-only JSON-lines file of records, the one format of every resumable output.
+
+    Each :meth:`append` writes whole lines (UTF-8, one JSON object each) and flushes and fsyncs
+    them before returning, so a record on disk is a finished one. A kill mid-write leaves at most
+    a torn last line: the readers skip it and :meth:`repair` cuts it before a run appends again,
+    so the next record starts on its own line.
+
+    Args:
+        path: the ``.jsonl`` file (created on the first append, with its folder).
+        key: the field that names a record (:meth:`latest`).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, key: str = "id") -> None:
+        self.path = Path(path)
+        self.key = key
+
+    def repair(self) -> JsonlLog:
+        """Cut a partial last line (no newline at the end of the file); returns ``self``."""
+        if not self.path.is_file() or self.path.stat().st_size == 0:
+            return self
+        with self.path.open("rb+") as f:
+            data = f.read()
+            if not data.endswith(b"\n"):
+                f.truncate(data.rfind(b"\n") + 1)
+        return self
+
+    def append(self, *records: dict[str, Any], ensure_ascii: bool = False) -> None:
+        """Write ``records`` as lines, then flush and fsync (nothing is written for none).
+
+        ``ensure_ascii`` escapes non-ASCII characters (``\\u00e9``) instead of writing UTF-8."""
+        if not records:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            for r in records:
+                f.write(json.dumps(r, ensure_ascii=ensure_ascii) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def records(self) -> list[Any]:
+        """Every complete line's value in file order; blank and broken lines are skipped."""
+        if not self.path.is_file():
+            return []
+        out = []
+        with self.path.open(encoding="utf-8") as f:
+            for line in f:  # file lines split at newlines only (not at U+2028 inside a string)
+                if not line.strip():
+                    continue
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+        return out
+
+    def latest(self) -> dict[str, dict[str, Any]]:
+        """The last record of each key value (as a string); records without the key are skipped."""
+        out: dict[str, dict[str, Any]] = {}
+        for r in self.records():
+            if isinstance(r, dict) and self.key in r:
+                out[str(r[self.key])] = r
+        return out
 
 
 # --------------------------------------------------------------------------------------------

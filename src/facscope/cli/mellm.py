@@ -274,7 +274,7 @@ def eval_cmd(out_dir: Path, predictions: Path | None, aus: str | None, **opts: A
         read_mevqa,
         render_markdown,
     )
-    from facscope.mellm.predict import read_predictions
+    from facscope.mellm.predict import read_generated
     from facscope.mellm.records import read_records
 
     au_list = None
@@ -288,7 +288,7 @@ def eval_cmd(out_dir: Path, predictions: Path | None, aus: str | None, **opts: A
         build, split, _ = _predict(opts, out_dir, predictions)
     else:
         build, split = _resolve(opts, out_dir)
-    preds = read_predictions(predictions)
+    preds = read_generated(predictions)
     keep = set(split.part(opts["part"])) if split is not None else None
     if opts["task"] == "describe":
         records = [r for r in read_records(build) if keep is None or r.group in keep]
