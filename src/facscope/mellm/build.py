@@ -123,7 +123,7 @@ def make_record(
 ) -> InstructionRecord:
     """The instruction record of one sample from its measured region statistics."""
     from facscope.facs import format_aus
-    from facscope.mellm.prompt import build_prompt
+    from facscope.mellm.prompt import instruction_prompt
     from facscope.mellm.regions import read_region_stats
     from facscope.motion.stats import stats_text
 
@@ -137,7 +137,7 @@ def make_record(
         seed=f"{config.seed}:{record_id}",
     )
     text = stats_text(motions) if config.mode == "stats" else None
-    prompt = build_prompt(config.mode, stats_text=text, emotions=emotions)
+    prompt = instruction_prompt(config.mode, stats_text=text, emotions=emotions)
     return InstructionRecord(
         id=record_id,
         dataset=sample.dataset,
