@@ -162,7 +162,7 @@ def run_experiment(
     from facscope.agent import create_backend
     from facscope.io import write_json, write_text
     from facscope.mellm.evaluate import evaluate_mevqa, read_mevqa, render_markdown
-    from facscope.mellm.predict import PredictOptions, predict, read_predictions
+    from facscope.mellm.predict import PredictOptions, predict, read_generated
     from facscope.mellm.train import load_trained, run_sft
 
     out, synth, build, pred, cfg = load_experiment(config)
@@ -201,7 +201,7 @@ def run_experiment(
     rows = read_mevqa(out / "build")
     test_rows = [r for r in rows if r["group"] in set(split.test)]
     train_rows = [r for r in rows if r["group"] in set(split.train)]
-    preds = read_predictions(out / "predictions.jsonl")
+    preds = read_generated(out / "predictions.jsonl")
     if task == "mevqa":
         model_scores = evaluate_mevqa(test_rows, preds)
     else:
