@@ -57,9 +57,9 @@ def data() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def list_cmd(as_json: bool) -> None:
     """List the dataset adapters."""
-    from facscope.data import list_datasets
+    from facscope.data import DATASETS
 
-    names = list_datasets()
+    names = DATASETS.describe()
     if as_json:
         echo_json(names)
         return
