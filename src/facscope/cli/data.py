@@ -39,6 +39,7 @@ def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _load(name: str, root: Path | None, options: tuple[str, ...], strict: bool) -> Any:
+    import facscope.motion.apex  # noqa: F401  (registers the apex='max-motion' finder)
     from facscope.data import load_dataset
 
     if root is None and name.lower() != "megc2019":

@@ -24,7 +24,7 @@ from typing import Any
 from facscope.data.clips import ClipOptions, ClipSpec, clip_adapter, resolve_label
 from facscope.data.common import build_clips, check_root, finish, subject_id
 from facscope.data.dataset import DATASETS, Dataset
-from facscope.data.layouts import SHEETS
+from facscope.data.layouts import DFME_PART_FPS, SHEETS
 from facscope.data.problems import ProblemLog
 from facscope.data.tables import Table, cell_text, read_table
 from facscope.errors import ConfigError
@@ -53,9 +53,7 @@ class DFMEMapping:
     annotations: str = SHEETS["dfme"].file
     frames: str = "frames/{subject}/{filename}"
     columns: Mapping[str, str | None] = field(default_factory=lambda: dict(DEFAULT_COLUMNS))
-    part_fps: Mapping[str, float] = field(
-        default_factory=lambda: {"A": 500.0, "B": 300.0, "C": 200.0}
-    )
+    part_fps: Mapping[str, float] = field(default_factory=lambda: dict(DFME_PART_FPS))
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.columns) - set(DEFAULT_COLUMNS))

@@ -16,10 +16,12 @@ from types import MappingProxyType
 from facscope.errors import ConfigError
 from facscope.facs import DATASET_LABELS
 
-__all__ = ["SHEETS", "SheetLayout", "get_sheet"]
+__all__ = ["DFME_PART_FPS", "SHEETS", "SheetLayout", "get_sheet"]
 
 #: Fields of a clip annotation row (what :class:`facscope.data.clips.ClipSpec` is built from).
 CLIP_FIELDS = ("subject", "filename", "part", "fps", "onset", "apex", "offset", "aus", "emotion")
+#: DFME's parts and their frame rates (the default of ``DFMEMapping.part_fps``).
+DFME_PART_FPS = MappingProxyType({"A": 500.0, "B": 300.0, "C": 200.0})
 #: The fields whose column names find the header row of a clip sheet.
 HEADER_FIELDS = ("subject", "filename", "onset")
 

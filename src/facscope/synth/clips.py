@@ -27,6 +27,7 @@ from facscope.errors import ConfigError
 from facscope.facs import AU, EMOTION_PROTOTYPES, infer_emotion, normalize_emotion
 from facscope.synth.base import Appearance, SynthBase, load_base, place_face
 from facscope.synth.fields import REFERENCE_SIZE, ExpressionField, supported_aus, to_aus
+from facscope.synth.render import render
 from facscope.types import Face, apply_transform
 
 __all__ = ["EXTRA_PROTOTYPES", "SynthClip", "SynthConfig", "emotion_aus", "synth_clip"]
@@ -341,8 +342,6 @@ def synth_clip(
             seed=seed,
             **options,
         )
-    from facscope.synth.render import render
-
     rng = np.random.default_rng(config.seed)
     true_aus, true_emotion = _resolve_content(config, rng)
     field_ = ExpressionField(true_aus, config.amplitude)
@@ -361,7 +360,16 @@ def synth_clip(
     heads = _head_transforms(config, rng, n, onset, centre, px)
     gains = _gains(config, rng, n)
     frames, flow, expr_flow = render(
-        neutral, face, field_, profile, heads, gains, apex, config, rng
+        neutral,
+        face,
+        field_,
+        profile,
+        heads,
+        gains,
+        apex,
+        rng,
+        noise=config.noise,
+        grayscale=config.grayscale,
     )
     return SynthClip(
         frames=frames,
