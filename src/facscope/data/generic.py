@@ -168,17 +168,15 @@ class _ManifestRows:
         self.seen: dict[str, int] = {}  # sample id → row
         self.rules: dict[int, str] = {}  # row → apex_rule written (frame folders)
 
+    def _add(self, kind: str, message: str, action: str, r: Row, sid: str | None = None) -> None:
+        self.log.add(kind, message, action=action, sample_id=sid, row=r.number)
+
     def _sample_id(self, r: Row, subject: str, p: Path) -> str:
         sid = cell_text(r.get("sample_id")) or f"{subject}/{p.stem}"
         if sid in self.seen:
             new = f"{sid}@{r.number}"
-            self.log.add(
-                "duplicate-filename",
-                f"sample_id {sid!r} repeats row {self.seen[sid]}; this row is {new}",
-                action="kept",
-                sample_id=new,
-                row=r.number,
-            )
+            message = f"sample_id {sid!r} repeats row {self.seen[sid]}; this row is {new}"
+            self._add("duplicate-filename", message, "kept", r, new)
             sid = new
         self.seen[sid] = r.number
         return sid
@@ -187,20 +185,14 @@ class _ManifestRows:
         """A Sample (image, video), a ClipSpec (frame folder), or None (row skipped)."""
         raw_path, subject = cell_text(r.get("path")), cell_text(r.get("subject"))
         if raw_path is None or subject is None:
-            self.log.add("bad-row", "no path or subject", action="skipped", row=r.number)
+            self._add("bad-row", "no path or subject", "skipped", r)
             return None
         p = Path(raw_path)
         p = Path(os.path.normpath(p if p.is_absolute() else self.base / p))
         kind = _manifest_kind(cell_text(r.get("kind")), p)
         if kind not in KINDS:
             sid = cell_text(r.get("sample_id")) or f"{subject}/{p.stem}"
-            self.log.add(
-                "bad-row",
-                f"kind {kind!r} is not one of {KINDS}",
-                action="skipped",
-                sample_id=sid,
-                row=r.number,
-            )
+            self._add("bad-row", f"kind {kind!r} is not one of {KINDS}", "skipped", r, sid)
             return None
         sid = self._sample_id(r, subject, p)
         raw_label = cell_text(r.get("label"))
@@ -232,9 +224,7 @@ class _ManifestRows:
     def _file_sample(self, r: Row, kind: str, p: Path, fields: dict[str, Any]) -> Sample | None:
         sid = fields["sample_id"]
         if self.check_files and not p.exists():
-            self.log.add(
-                "missing-file", f"no {kind} {p}", action="skipped", sample_id=sid, row=r.number
-            )
+            self._add("missing-file", f"no {kind} {p}", "skipped", r, sid)
             return None
         aus, au_meta = parse_au_cell(r.get("aus"), self.log, sample_id=sid, row=r.number)
         onset, apex_i, offset = (cell_int(r.get(k)) for k in ("onset", "apex", "offset"))
@@ -251,7 +241,7 @@ class _ManifestRows:
                 **fields,
             )
         except ConfigError as exc:
-            self.log.add("bad-row", str(exc), action="skipped", sample_id=sid, row=r.number)
+            self._add("bad-row", str(exc), "skipped", r, sid)
             return None
 
 

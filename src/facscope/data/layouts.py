@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from facscope.errors import ConfigError
 from facscope.facs import DATASET_LABELS
@@ -71,146 +72,67 @@ class SheetLayout:
         return tuple(c for k in HEADER_FIELDS if (c := self.fields.get(k)) is not None)
 
 
-SHEETS: Mapping[str, SheetLayout] = MappingProxyType(
-    {
-        "casme2": SheetLayout(
-            dataset="casme2",
-            file="CASME2-coding-20140508.xlsx",
-            patterns=("CASME2-coding-*.xlsx", "CASME2*coding*.xlsx"),
-            what="CASME II coding sheet",
-            sheet="Sheet1",
-            columns=(
-                "Subject",
-                "Filename",
-                "OnsetFrame",
-                "ApexFrame",
-                "OffsetFrame",
-                "Action Units",
-                "Estimated Emotion",
-            ),
-            fields=dict(
-                subject="Subject",
-                filename="Filename",
-                onset="OnsetFrame",
-                apex="ApexFrame",
-                offset="OffsetFrame",
-                aus="Action Units",
-                emotion="Estimated Emotion",
-            ),
-        ),
-        "samm": SheetLayout(
-            dataset="samm",
-            file="SAMM_Micro_FACS_Codes_v2.xlsx",
-            patterns=("SAMM_Micro_FACS_Codes*.xlsx", "SAMM*.xlsx"),
-            what="SAMM FACS codes sheet",
-            sheet="Sheet1",
-            header_row=13,
-            columns=(
-                "Subject",
-                "Filename",
-                "Inducement Code",
-                "Onset Frame",
-                "Apex Frame",
-                "Offset Frame",
-                "Duration",
-                "Type",
-                "Action Units",
-                "Notes",
-                "Estimated Emotion",
-                "Objective Classes",
-            ),
-            fields=dict(
-                subject="Subject",
-                filename="Filename",
-                onset="Onset Frame",
-                apex="Apex Frame",
-                offset="Offset Frame",
-                aus="Action Units",
-                emotion="Estimated Emotion",
-            ),
-            meta=("Inducement Code", "Duration", "Type", "Notes", "Objective Classes"),
-        ),
-        "casme3": SheetLayout(
-            dataset="casme3",
-            file="cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx",
-            patterns=("cas(me)3_part_A_ME_label*.xlsx", "*part_A*ME*label*.xlsx"),
-            what="CAS(ME)³ part A label sheet",
-            sheet="Sheet1",
-            columns=(
-                "Subject",
-                "Filename",
-                "Onset",
-                "Apex",
-                "Offset",
-                "AU",
-                "emotion",
-                "Objective class",
-            ),
-            fields=dict(
-                subject="Subject",
-                filename="Filename",
-                onset="Onset",
-                apex="Apex",
-                offset="Offset",
-                aus="AU",
-                emotion="emotion",
-            ),
-            meta=("Objective class",),
-        ),
-        "dfme": SheetLayout(
-            dataset="dfme",
-            file="DFME_labels.csv",
-            what="DFME annotation table",
-            columns=(
-                "Subject",
-                "Filename",
-                "Part",
-                "FPS",
-                "OnsetFrame",
-                "ApexFrame",
-                "OffsetFrame",
-                "Action Units",
-                "Emotion",
-            ),
-            fields=dict(
-                subject="Subject",
-                filename="Filename",
-                part="Part",
-                fps="FPS",
-                onset="OnsetFrame",
-                apex="ApexFrame",
-                offset="OffsetFrame",
-                aus="Action Units",
-                emotion="Emotion",
-            ),
-        ),
-        "ferplus": SheetLayout(
-            dataset="ferplus",
-            file="fer2013new.csv",
-            what="FERPlus vote file",
-            columns=("Usage", "Image name", *DATASET_LABELS["ferplus"]),
-            fields={"split": "Usage", "filename": "Image name"},
-        ),
-        "affectnet": SheetLayout(
-            dataset="affectnet",
-            file="training.csv",
-            what="AffectNet list",
-            columns=(
-                "subDirectory_filePath",
-                "face_x",
-                "face_y",
-                "face_width",
-                "face_height",
-                "facial_landmarks",
-                "expression",
-                "valence",
-                "arousal",
-            ),
-            fields={"filename": "subDirectory_filePath", "emotion": "expression"},
-            meta=("valence", "arousal"),
-        ),
-    }
-)
+_ME = ("subject", "filename", "onset", "apex", "offset", "aus", "emotion")
+
+
+def _clip_sheet(
+    columns: tuple[str, ...],
+    *,
+    fields: tuple[str, ...] = _ME,
+    meta: tuple[str, ...] = (),
+    **kw: Any,
+) -> SheetLayout:
+    """A clip sheet whose ``columns`` other than ``meta`` hold ``fields``, in this order."""
+    named = [c for c in columns if c not in meta]
+    mapping = dict(zip(fields, named, strict=True))
+    return SheetLayout(columns=columns, fields=mapping, meta=meta, **kw)
+
+
+_CASME2 = ("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units",
+           "Estimated Emotion")  # fmt: skip
+_SAMM = ("Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame",
+         "Duration", "Type", "Action Units", "Notes", "Estimated Emotion",
+         "Objective Classes")  # fmt: skip
+_CASME3 = ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "emotion",
+           "Objective class")  # fmt: skip
+_DFME = ("Subject", "Filename", "Part", "FPS", "OnsetFrame", "ApexFrame", "OffsetFrame",
+         "Action Units", "Emotion")  # fmt: skip
+_AFFECTNET = ("subDirectory_filePath", "face_x", "face_y", "face_width", "face_height",
+              "facial_landmarks", "expression", "valence", "arousal")  # fmt: skip
+
+SHEETS: Mapping[str, SheetLayout] = MappingProxyType({
+    "casme2": _clip_sheet(
+        _CASME2, dataset="casme2", file="CASME2-coding-20140508.xlsx",
+        patterns=("CASME2-coding-*.xlsx", "CASME2*coding*.xlsx"), what="CASME II coding sheet",
+        sheet="Sheet1",
+    ),
+    "samm": _clip_sheet(
+        _SAMM, meta=("Inducement Code", "Duration", "Type", "Notes", "Objective Classes"),
+        dataset="samm", file="SAMM_Micro_FACS_Codes_v2.xlsx",
+        patterns=("SAMM_Micro_FACS_Codes*.xlsx", "SAMM*.xlsx"), what="SAMM FACS codes sheet",
+        sheet="Sheet1", header_row=13,
+    ),
+    "casme3": _clip_sheet(
+        _CASME3, meta=("Objective class",), dataset="casme3",
+        file="cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx",
+        patterns=("cas(me)3_part_A_ME_label*.xlsx", "*part_A*ME*label*.xlsx"),
+        what="CAS(ME)³ part A label sheet", sheet="Sheet1",
+    ),
+    "dfme": _clip_sheet(
+        _DFME, fields=CLIP_FIELDS, dataset="dfme", file="DFME_labels.csv",
+        what="DFME annotation table",
+    ),
+    "ferplus": SheetLayout(
+        dataset="ferplus", file="fer2013new.csv", what="FERPlus vote file",
+        columns=("Usage", "Image name", *DATASET_LABELS["ferplus"]),
+        fields={"split": "Usage", "filename": "Image name"},
+    ),
+    "affectnet": SheetLayout(
+        dataset="affectnet", file="training.csv", what="AffectNet list", columns=_AFFECTNET,
+        fields={"filename": "subDirectory_filePath", "emotion": "expression"},
+        meta=("valence", "arousal"),
+    ),
+})  # fmt: skip
 
 
 def get_sheet(dataset: str) -> SheetLayout:

@@ -28,6 +28,7 @@ from facscope.facs import AU, EMOTION_PROTOTYPES, infer_emotion, normalize_emoti
 from facscope.synth.base import Appearance, SynthBase, load_base, place_face
 from facscope.synth.fields import REFERENCE_SIZE, ExpressionField, supported_aus, to_aus
 from facscope.synth.render import render
+from facscope.synth.truth import ClipTruth
 from facscope.types import Face, apply_transform
 
 __all__ = ["EXTRA_PROTOTYPES", "SynthClip", "SynthConfig", "emotion_aus", "synth_clip"]
@@ -140,7 +141,7 @@ class SynthConfig:
 
 
 @dataclass(frozen=True, eq=False)
-class SynthClip:
+class SynthClip(ClipTruth):
     """A synthetic clip and its ground truth.
 
     Attributes:
@@ -161,12 +162,6 @@ class SynthClip:
         config: the :class:`SynthConfig` that made the clip.
     """
 
-    frames: list[np.ndarray] = field(repr=False)
-    fps: float
-    onset: int
-    apex: int
-    offset: int
-    flow: np.ndarray = field(repr=False)
     expression_flow: np.ndarray = field(repr=False)
     canonical_flow: np.ndarray = field(repr=False)
     aus: tuple[AU, ...]
