@@ -15,6 +15,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from facscope.data.layouts import SHEETS
+
 _JPG = cv2.imencode(".jpg", np.full((2, 2, 3), 128, np.uint8))[1].tobytes()
 _GRAY_JPG = cv2.imencode(".jpg", np.full((2, 2), 90, np.uint8))[1].tobytes()
 _PNG = cv2.imencode(".png", np.full((2, 2), 60, np.uint8))[1].tobytes()
@@ -50,17 +52,8 @@ def write_csv(path: Path, rows: list[list[Any]]) -> None:
 
 def make_casme2(root: Path, *, cropped: bool = False) -> dict[str, Any]:
     """CASME2-coding-20140508.xlsx (header on row 1, unnamed columns) + CASME2_RAW_selected."""
-    head = [
-        "Subject",
-        "Filename",
-        "OnsetFrame",
-        "ApexFrame",
-        "OffsetFrame",
-        None,
-        "Action Units",
-        "Estimated Emotion",
-        None,
-    ]
+    columns = SHEETS["casme2"].columns
+    head = [*columns[:5], None, *columns[5:], None]  # the release's unnamed columns
     rows = [
         [1, "EP02_01f", 46, 50, 55, None, "1+2+L12", "happiness", "note"],
         ["01", "EP03_02", 10, "/", 20, None, "4+7(?)", "disgust", None],
@@ -74,7 +67,7 @@ def make_casme2(root: Path, *, cropped: bool = False) -> dict[str, Any]:
         [3, "EP09_01", 1, 3, 6, None, 12.0, "surprise", None],  # exact duplicate
         [3, "EP10_01", 1, 4, 8, None, "1+2+", "surprise", None],  # frames start at 3
     ]
-    xlsx(root / "CASME2-coding-20140508.xlsx", [head, *rows])
+    xlsx(root / SHEETS["casme2"].file, [head, *rows])
     raw = root / "CASME2_RAW_selected"
     clips = {
         "sub01/EP02_01f": range(46, 56),
@@ -115,21 +108,8 @@ def make_samm(root: Path) -> dict[str, Any]:
     preamble: list[list[Any]] = [["SAMM Micro-Movement Database - FACS codes"]]
     preamble += [[], ["Note: frame numbers refer to the image file names"], []]
     preamble += [[None, f"preamble line {i}"] if i % 3 == 0 else [] for i in range(8)]
-    assert len(preamble) == 12
-    head = [
-        "Subject",
-        "Filename",
-        "Inducement Code",
-        "Onset Frame",
-        "Apex Frame",
-        "Offset Frame",
-        "Duration",
-        "Type",
-        "Action Units",
-        "Notes",
-        "Estimated Emotion",
-        "Objective Classes",
-    ]
+    assert len(preamble) == SHEETS["samm"].header_row - 1
+    head = list(SHEETS["samm"].columns)
     rows = [
         [6, "006_1_2", 1, 5562, 5588, 5605, 44, "Micro - 1/2", "4+7", None, "Anger", 4],
         [6, "006_1_3", 1, 3000, 2990, 3010, 11, "Micro - 1/2", "R12+R14", None, "Contempt", 3],
@@ -137,9 +117,8 @@ def make_samm(root: Path) -> dict[str, Any]:
         [7, "007_5_2", 5, 200, 204, 210, 11, "Micro - 1/2", "43", "blink?", "Other", 7],
         [7, "007_6_1", 6, 50, 60, 40, -9, "Micro - 1/2", "4", None, "Sadness", 6],  # bad index
     ]
-    xlsx(
-        root / "SAMM_Micro_FACS_Codes_v2.xlsx", [*preamble, head, *rows], sheet="FACS_Movement_Only"
-    )
+    # the real file's sheet name: the adapter reads the first sheet whatever it is called
+    xlsx(root / SHEETS["samm"].file, [*preamble, head, *rows], sheet="FACS_Movement_Only")
     base = root / "SAMM"
     for subj, clip, lo, hi in [
         ("006", "006_1_2", 5562, 5605),
@@ -161,14 +140,14 @@ def make_samm(root: Path) -> dict[str, Any]:
 
 
 def make_casme3(root: Path) -> dict[str, Any]:
-    head = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "emotion", "Objective class"]
+    head = list(SHEETS["casme3"].columns)
     rows = [
         ["spNO.1", "a", 10, 14, 20, "L12+L14", "happy", 1],
         ["spNO.1", "a", 40, 44, 50, "4", "disgust", 2],
         ["spNO.1", "b", 5, 7, 9, "1+2", "surprise", 5],
         ["spNO.2", "a", 3, 6, 8, "4+7(?)", "sad", 2],
     ]
-    xlsx(root / "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx", [head, *rows])
+    xlsx(root / SHEETS["casme3"].file, [head, *rows])
     data = root / "part_A"
     frames(data / "spNO.1" / "a" / "color", [f"{n}.jpg" for n in range(1, 61)])
     frames(data / "spNO.1" / "b" / "color", [f"{n}.jpg" for n in range(1, 12)])
@@ -212,17 +191,7 @@ def make_smic(root: Path) -> dict[str, Any]:
 
 
 def make_dfme(root: Path) -> dict[str, Any]:
-    head = [
-        "Subject",
-        "Filename",
-        "Part",
-        "FPS",
-        "OnsetFrame",
-        "ApexFrame",
-        "OffsetFrame",
-        "Action Units",
-        "Emotion",
-    ]
+    head = list(SHEETS["dfme"].columns)
     rows = [
         [1, "clip_a", "A", 500, 1, 5, 9, "4+7", "anger"],
         ["001", "clip_b", "A", 500, 1, 3, 9, "R12", "4"],  # id 4 = happiness
@@ -230,7 +199,7 @@ def make_dfme(root: Path) -> dict[str, Any]:
         [3, "clip_c", "C", 200, 1, 2, 3, "14", "neutral"],  # not a DFME label
         [3, "clip_d", "C", 200, 1, "", 5, "9", "disgust"],  # no apex
     ]
-    write_csv(root / "DFME_labels.csv", [head, *rows])
+    write_csv(root / SHEETS["dfme"].file, [head, *rows])
     for subj, clip in [
         ("001", "clip_a"),
         ("001", "clip_b"),
@@ -274,20 +243,7 @@ def make_rafdb(root: Path) -> dict[str, Any]:
     }
 
 
-FERPLUS_HEAD = [
-    "Usage",
-    "Image name",
-    "neutral",
-    "happiness",
-    "surprise",
-    "sadness",
-    "anger",
-    "disgust",
-    "fear",
-    "contempt",
-    "unknown",
-    "NF",
-]
+FERPLUS_HEAD = list(SHEETS["ferplus"].columns)
 
 
 def make_ferplus(root: Path) -> dict[str, Any]:
@@ -301,7 +257,7 @@ def make_ferplus(root: Path) -> dict[str, Any]:
         ["PrivateTest", "fer0032222.png", 0, 0, 0, 0, 0, 0, "x", 1, 0, 0],  # broken votes
         ["PrivateTest", "fer0032223.png", 3, 3, 0, 0, 0, 0, 0, 0, 0, 0],  # tie
     ]
-    write_csv(root / "fer2013new.csv", [FERPLUS_HEAD, *rows])
+    write_csv(root / SHEETS["ferplus"].file, [FERPLUS_HEAD, *rows])
     frames(root / "FER2013Train", ["fer0000000.png", "fer0000001.png"], _PNG)
     frames(root / "FER2013Valid", ["fer0028709.png"], _PNG)
     frames(root / "FER2013Test", ["fer0032220.png", "fer0032221.png", "fer0032223.png"], _PNG)
@@ -309,17 +265,7 @@ def make_ferplus(root: Path) -> dict[str, Any]:
 
 
 def make_affectnet(root: Path) -> dict[str, Any]:
-    head = [
-        "subDirectory_filePath",
-        "face_x",
-        "face_y",
-        "face_width",
-        "face_height",
-        "facial_landmarks",
-        "expression",
-        "valence",
-        "arousal",
-    ]
+    head = list(SHEETS["affectnet"].columns)
     train = [
         [
             "689/737db2483489148d783ef278f43f486c0a97e140fc4b6b61b84363ca.jpg",
@@ -348,7 +294,7 @@ def make_affectnet(root: Path) -> dict[str, Any]:
         ["392/c.jpg", 20, 20, 100, 100, "", 9, -2, -2],  # uncertain
         ["392/d.jpg", 20, 20, 100, 100, "", "x", 0, 0],  # broken
     ]
-    write_csv(root / "Manually_Annotated_file_lists" / "training.csv", [head, *train])
+    write_csv(root / "Manually_Annotated_file_lists" / SHEETS["affectnet"].file, [head, *train])
     val = [["100/e.jpg", 1, 1, 50, 50, "", 3, 0.1, 0.2]]  # no header line in this file
     write_csv(root / "Manually_Annotated_file_lists" / "validation.csv", val)
     img = root / "Manually_Annotated_Images"

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from facscope.cli.main import cli
-from facscope.data import list_datasets
+from facscope.data import DATASETS, list_datasets
 
 
 def invoke(*args: str):
@@ -23,7 +23,9 @@ def test_list():
     assert res.exit_code == 0
     for name in ("casme2", "samm", "smic.hs", "megc2019", "csv", "folder", "disfa"):
         assert any(line.split()[0] == name for line in res.output.splitlines())
-    assert json.loads(invoke("list", "--json").output) == list_datasets()
+    listed = json.loads(invoke("list", "--json").output)
+    assert listed == DATASETS.describe()
+    assert list(listed) == list_datasets() == sorted(list_datasets())
 
 
 def test_inspect_megc_shaped_manifest_counts(layouts):

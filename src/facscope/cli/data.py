@@ -39,6 +39,7 @@ def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _load(name: str, root: Path | None, options: tuple[str, ...], strict: bool) -> Any:
+    import facscope.motion.apex  # noqa: F401  (registers the apex='max-motion' finder)
     from facscope.data import load_dataset
 
     if root is None and name.lower() != "megc2019":
@@ -57,9 +58,9 @@ def data() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def list_cmd(as_json: bool) -> None:
     """List the dataset adapters."""
-    from facscope.data import list_datasets
+    from facscope.data import DATASETS
 
-    names = list_datasets()
+    names = DATASETS.describe()
     if as_json:
         echo_json(names)
         return

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from facscope.data.clips import ApexFn, ClipSpec, make_clip
+from facscope.data.clips import ClipOptions, ClipSpec, make_clip
 from facscope.data.dataset import Dataset
 from facscope.data.problems import ProblemLog
 from facscope.data.sample import Sample
@@ -111,18 +111,11 @@ def _dedupe(specs: list[ClipSpec], log: ProblemLog) -> list[ClipSpec]:
     return unique
 
 
-def build_clips(
-    specs: list[ClipSpec],
-    log: ProblemLog,
-    *,
-    scan: bool,
-    apex: str,
-    apex_fn: ApexFn | None,
-) -> list[Sample]:
+def build_clips(specs: list[ClipSpec], log: ProblemLog, options: ClipOptions) -> list[Sample]:
     """Dedupe ``specs`` and turn each into a Sample by the rules of :func:`make_clip`."""
     out = []
     for spec in _dedupe(specs, log):
-        sample = make_clip(spec, log, scan=scan, apex=apex, apex_fn=apex_fn)
+        sample = make_clip(spec, log, options)
         if sample is not None:
             out.append(sample)
     return out

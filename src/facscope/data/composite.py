@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from facscope.data.clips import ApexFn
+from facscope.data.clips import ClipOptions, clip_adapter
 from facscope.data.dataset import DATASETS, Dataset, concat
 from facscope.errors import DatasetError
 from facscope.facs import MEGC3
@@ -38,16 +39,14 @@ def _find_part(root: Path, names: tuple[str, ...]) -> Path | None:
 
 
 @DATASETS.register("megc2019")
+@clip_adapter("scan", "apex", "apex_fn")
 def megc2019(
     root: str | os.PathLike[str] | Mapping[str, Any] | None,
+    options: ClipOptions | None = None,
     *,
-    strict: bool = False,
     smic: str | os.PathLike[str] | None = None,
     casme2: str | os.PathLike[str] | None = None,
     samm: str | os.PathLike[str] | None = None,
-    scan: bool = True,
-    apex: str = "annotated",
-    apex_fn: ApexFn | None = None,
 ) -> Dataset:
     """MEGC 2019 composite: SMIC-HS + CASME II + SAMM in 3 classes, "others" dropped.
 
@@ -68,12 +67,8 @@ def megc2019(
                 f"megc2019: no {part} root; put it in a folder named one of {list(names)} under "
                 f"{base or 'the root'} or pass {part}=PATH"
             )
-    parts = []
-    for part, (adapter, _) in MEGC2019_PARTS.items():
-        kw: dict[str, Any] = {"strict": strict, "apex": apex, "apex_fn": apex_fn}
-        if adapter != "smic.hs":
-            kw["scan"] = scan
-        parts.append(DATASETS.get(adapter)(paths[part], **kw))
+    opts = replace(options or ClipOptions(), target="label")
+    parts = [DATASETS.get(adapter)(paths[p], opts) for p, (adapter, _) in MEGC2019_PARTS.items()]
     whole = concat("megc2019", parts, target="label")
     out = whole.with_target("megc3")
     out.root = base

@@ -12,16 +12,14 @@ from typing import Any, overload
 
 import numpy as np
 
+from facscope.data.clips import ClipOptions
 from facscope.data.problems import Problem
-from facscope.data.sample import Sample
+from facscope.data.sample import TARGETS, Sample
 from facscope.errors import ConfigError
 from facscope.facs import MEGC3
 from facscope.registry import Registry
 
 __all__ = ["DATASETS", "TARGETS", "Dataset", "concat", "list_datasets", "load_dataset"]
-
-#: What a dataset's class label is read from: the sample's ``label`` or its ``megc3``.
-TARGETS = ("label", "megc3")
 
 
 class Dataset(Sequence[Sample]):
@@ -233,9 +231,9 @@ DATASETS: Registry[Dataset] = Registry("dataset")
 """Adapter name → ``factory(root, *, strict=False, **options) -> Dataset``."""
 
 
-def list_datasets() -> dict[str, str]:
-    """Registered dataset names and a one-line description of each."""
-    return DATASETS.describe()
+def list_datasets() -> list[str]:
+    """The registered dataset names, sorted (``DATASETS.describe()`` gives name → help)."""
+    return DATASETS.names()
 
 
 def load_dataset(
@@ -250,17 +248,23 @@ def load_dataset(
             holding the three datasets, or pass ``smic=``, ``casme2=``, ``samm=`` options).
         strict: raise on the first doubtful row instead of warning and applying the rule.
         **options: adapter options (see each adapter's docstring); an unknown one is an error.
+            For a clip adapter the :class:`~facscope.data.clips.ClipOptions` fields it takes
+            (``scan``, ``apex``, ``target``, …) are gathered into one ``ClipOptions``.
 
     Returns:
         The :class:`Dataset`; ``.problems`` lists every problem found and the rule applied.
     """
     factory = DATASETS.get(name)
     params = inspect.signature(factory).parameters
-    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        allowed = [k for k, p in params.items() if p.kind is p.KEYWORD_ONLY and k != "strict"]
-        unknown = sorted(set(options) - set(allowed))
-        if unknown:
-            raise ConfigError(
-                f"dataset {name!r} has no option(s) {unknown}; its options are {allowed}"
-            )
-    return factory(root, strict=strict, **options)
+    clip_fields: tuple[str, ...] | None = getattr(factory, "clip_options", None)
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return factory(root, strict=strict, **options)
+    own = [k for k, p in params.items() if p.kind is p.KEYWORD_ONLY and k != "strict"]
+    allowed = [*(clip_fields or ()), *own]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ConfigError(f"dataset {name!r} has no option(s) {unknown}; its options are {allowed}")
+    if clip_fields is None:
+        return factory(root, strict=strict, **options)
+    clip = {k: options.pop(k) for k in clip_fields if k in options}
+    return factory(root, ClipOptions(strict=strict, **clip), **options)

@@ -21,27 +21,19 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from facscope.data.clips import ApexFn, ClipSpec, resolve_label
+from facscope.data.clips import ClipOptions, ClipSpec, clip_adapter, resolve_label
 from facscope.data.common import build_clips, check_root, finish, subject_id
 from facscope.data.dataset import DATASETS, Dataset
+from facscope.data.layouts import DFME_PART_FPS, SHEETS
 from facscope.data.problems import ProblemLog
-from facscope.data.tables import cell_text, read_table
+from facscope.data.tables import Table, cell_text, read_table
 from facscope.errors import ConfigError
 from facscope.facs import ME7
 
 __all__ = ["DEFAULT_COLUMNS", "DFMEMapping", "dfme"]
 
-DEFAULT_COLUMNS: dict[str, str | None] = {
-    "subject": "Subject",
-    "filename": "Filename",
-    "part": "Part",
-    "fps": "FPS",
-    "onset": "OnsetFrame",
-    "apex": "ApexFrame",
-    "offset": "OffsetFrame",
-    "aus": "Action Units",
-    "emotion": "Emotion",
-}
+#: field → column name of the default mapping (the columns of docs/layouts.md).
+DEFAULT_COLUMNS: dict[str, str | None] = dict(SHEETS["dfme"].fields)
 _REQUIRED = ("subject", "filename", "onset", "emotion")
 
 
@@ -58,12 +50,10 @@ class DFMEMapping:
         part_fps: frame rate of each part, used when there is no fps column or it is blank.
     """
 
-    annotations: str = "DFME_labels.csv"
+    annotations: str = SHEETS["dfme"].file
     frames: str = "frames/{subject}/{filename}"
     columns: Mapping[str, str | None] = field(default_factory=lambda: dict(DEFAULT_COLUMNS))
-    part_fps: Mapping[str, float] = field(
-        default_factory=lambda: {"A": 500.0, "B": 300.0, "C": 200.0}
-    )
+    part_fps: Mapping[str, float] = field(default_factory=lambda: dict(DFME_PART_FPS))
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.columns) - set(DEFAULT_COLUMNS))
@@ -124,34 +114,29 @@ class DFMEMapping:
         return cls.from_dict(data)
 
 
-@DATASETS.register("dfme")
-def dfme(
-    root: str | os.PathLike[str],
-    *,
-    strict: bool = False,
-    mapping: DFMEMapping | Mapping[str, Any] | str | os.PathLike[str] | None = None,
-    scan: bool = True,
-    apex: str = "annotated",
-    apex_fn: ApexFn | None = None,
-    target: str = "label",
-) -> Dataset:
-    """DFME (500/300/200 fps): an annotation table + raw frames, read through a column mapping.
-
-    ``mapping=`` is a YAML/JSON file, a dict or a :class:`DFMEMapping`; the defaults follow
-    docs/layouts.md.
-    """
+def _mapping(
+    mapping: DFMEMapping | Mapping[str, Any] | str | os.PathLike[str] | None,
+) -> DFMEMapping:
     if mapping is None:
-        m = DFMEMapping()
-    elif isinstance(mapping, DFMEMapping):
-        m = mapping
-    elif isinstance(mapping, Mapping):
-        m = DFMEMapping.from_dict(mapping)
-    else:
-        m = DFMEMapping.from_file(mapping)
-    base = check_root(root, "dfme")
-    log = ProblemLog("dfme", strict=strict)
+        return DFMEMapping()
+    if isinstance(mapping, DFMEMapping):
+        return mapping
+    if isinstance(mapping, Mapping):
+        return DFMEMapping.from_dict(mapping)
+    return DFMEMapping.from_file(mapping)
+
+
+def _fps(m: DFMEMapping, part: str | None, fps_cell: str | None) -> float | None:
+    """The row's FPS cell, else its part's rate; None when neither gives a positive rate."""
+    try:
+        fps = float(fps_cell) if fps_cell else m.part_fps.get((part or "").upper())
+    except ValueError:
+        fps = m.part_fps.get((part or "").upper())
+    return None if fps is not None and fps <= 0 else fps
+
+
+def _specs(m: DFMEMapping, table: Table, log: ProblemLog, base: Path) -> list[ClipSpec]:
     col = m.columns
-    table = read_table(base / m.annotations, header=[col[k] for k in _REQUIRED])
     specs = []
     for r in table:
         subj = subject_id(r.get(col["subject"]), width=3)
@@ -164,20 +149,13 @@ def dfme(
         if not ok:
             continue
         part = cell_text(r.get(col["part"])) if col["part"] else None
-        fps_cell = cell_text(r.get(col["fps"])) if col["fps"] else None
-        try:
-            fps = float(fps_cell) if fps_cell else m.part_fps.get((part or "").upper())
-        except ValueError:
-            fps = m.part_fps.get((part or "").upper())
-        if fps is not None and fps <= 0:
-            fps = None
-        meta: dict[str, Any] = {"part": part.upper()} if part else {}
+        fps = _fps(m, part, cell_text(r.get(col["fps"])) if col["fps"] else None)
         specs.append(
             ClipSpec(
                 dataset="dfme",
                 subject=subj,
                 sample_id=sid,
-                frames_dir=Path(m.frames.format(subject=subj, filename=fname, part=part or "")),
+                frames_dir=base / m.frames.format(subject=subj, filename=fname, part=part or ""),
                 fps=fps,
                 onset=r.get(col["onset"]),
                 apex=r.get(col["apex"]) if col["apex"] else None,
@@ -185,25 +163,44 @@ def dfme(
                 aus=r.get(col["aus"]) if col["aus"] else None,
                 emotion=r.get(col["emotion"]),
                 label=label,
-                meta=meta,
+                meta={"part": part.upper()} if part else {},
                 row=r.number,
                 has_apex=bool(col["apex"]),
             )
         )
-    for spec in specs:
-        spec.frames_dir = base / spec.frames_dir
-    samples = build_clips(specs, log, scan=scan, apex=apex, apex_fn=apex_fn)
+    return specs
+
+
+@DATASETS.register("dfme")
+@clip_adapter("scan", "apex", "apex_fn", "target")
+def dfme(
+    root: str | os.PathLike[str],
+    options: ClipOptions | None = None,
+    *,
+    mapping: DFMEMapping | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+) -> Dataset:
+    """DFME (500/300/200 fps): an annotation table + raw frames, read through a column mapping.
+
+    ``mapping=`` is a YAML/JSON file, a dict or a :class:`DFMEMapping`; the defaults follow
+    docs/layouts.md.
+    """
+    opts = options or ClipOptions()
+    m = _mapping(mapping)
+    base = check_root(root, "dfme")
+    log = ProblemLog("dfme", strict=opts.strict)
+    table = read_table(base / m.annotations, header=[m.columns[k] for k in _REQUIRED])
+    samples = build_clips(_specs(m, table, log, base), log, opts)
     return finish(
         "dfme",
         base,
         samples,
         log,
         classes=ME7,
-        target=target,
+        target=opts.target,
         options={
             "annotations": str(base / m.annotations),
             "frames": m.frames,
-            "scan": scan,
-            "apex": apex,
+            "scan": opts.scan,
+            "apex": opts.apex,
         },
     )

@@ -16,11 +16,12 @@ from typing import Any
 
 from facscope.data.common import DirIndex, check_root, finish
 from facscope.data.dataset import DATASETS, Dataset
+from facscope.data.layouts import SHEETS
 from facscope.data.problems import ProblemLog
 from facscope.data.sample import Sample
 from facscope.data.tables import cell_int, cell_text, find_file, read_csv
 from facscope.errors import ConfigError, DatasetError
-from facscope.facs import DATASET_LABELS, dataset_label
+from facscope.facs import dataset_label
 
 __all__ = ["affectnet", "ferplus", "rafdb"]
 
@@ -144,17 +145,17 @@ def ferplus(
         raise ConfigError(f"FERPlus mode must be one of {FERPLUS_MODES}; got {mode!r}")
     _check_split(split)
     base = check_root(root, "ferplus")
-    table = read_csv(
-        find_file(base, ["fer2013new.csv"], "FERPlus vote file"), header=("Usage", "Image name")
-    )
+    sheet = SHEETS["ferplus"]
+    usage_col, name_col = sheet.fields["split"], sheet.fields["filename"]
+    table = read_csv(find_file(base, sheet.patterns, sheet.what), header=(usage_col, name_col))
     top = table.path.parent
-    votes_cols = DATASET_LABELS["ferplus"]
+    votes_cols = sheet.columns[2:]
     log = ProblemLog("ferplus", strict=strict)
     index = DirIndex()
     samples: list[Sample] = []
     dropped = {"no_image": 0, "no_label": 0}
     for r in table:
-        usage, name = cell_text(r.get("Usage")), cell_text(r.get("Image name"))
+        usage, name = cell_text(r.get(usage_col)), cell_text(r.get(name_col))
         if name is None:
             dropped["no_image"] += 1
             continue
@@ -205,17 +206,7 @@ def ferplus(
     )
 
 
-_AFFECTNET_HEADER = (
-    "subDirectory_filePath",
-    "face_x",
-    "face_y",
-    "face_width",
-    "face_height",
-    "facial_landmarks",
-    "expression",
-    "valence",
-    "arousal",
-)
+_AFFECTNET_HEADER = SHEETS["affectnet"].columns
 
 
 def _affectnet_rows(path: Path) -> list[tuple[int, dict[str, str]]]:

@@ -11,15 +11,16 @@ import json
 import os
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from facscope.data.clips import ApexFn, ClipSpec, parse_au_cell
+from facscope.data.clips import ClipOptions, ClipSpec, clip_adapter, parse_au_cell
 from facscope.data.common import build_clips, check_root, finish
 from facscope.data.dataset import DATASETS, Dataset, infer_classes
 from facscope.data.problems import ProblemLog
 from facscope.data.sample import KINDS, Sample
-from facscope.data.tables import cell_int, cell_text, header_key, read_csv
+from facscope.data.tables import Row, Table, cell_int, cell_text, header_key, read_csv
 from facscope.errors import ConfigError, DatasetError
 from facscope.facs import normalize_emotion
 from facscope.io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, atomic_path
@@ -56,16 +57,41 @@ def _kind_of(path: Path) -> str:
     return "video" if path.suffix.lower() in VIDEO_SUFFIXES else "image"
 
 
+def _folder_item(
+    item: Path, cdir: Path, rx: re.Pattern[str] | None, fps: float | None, log: ProblemLog
+) -> Sample | ClipSpec | None:
+    """One item of a class folder: a Sample (image, video), a ClipSpec (frame folder) or None."""
+    if item.name.startswith("."):
+        return None
+    kind = _kind_of(item)
+    if kind == "image" and item.suffix.lower() not in IMAGE_SUFFIXES:
+        return None
+    m = rx.search(item.name) if rx else None
+    if rx is not None and m is None:
+        log.add(
+            "bad-row",
+            f"{item.name!r} does not match subject_pattern {rx.pattern!r}",
+            action="skipped",
+            sample_id=item.name,
+        )
+        return None
+    subject = m.group(1) if m else item.stem
+    sid = f"{cdir.name}/{item.name}"
+    fields: dict[str, Any] = {"dataset": "folder", "subject": subject, "sample_id": sid}
+    fields |= {"emotion": cdir.name, "label": class_label(cdir.name)}
+    if kind == "frames":
+        return ClipSpec(frames_dir=item, fps=fps, has_apex=False, bounds_from_frames=True, **fields)
+    return Sample(**{kind: item}, fps=fps if kind == "video" else None, **fields)
+
+
 @DATASETS.register("folder")
+@clip_adapter("apex", "apex_fn", "target")
 def folder(
     root: str | os.PathLike[str],
+    options: ClipOptions | None = None,
     *,
-    strict: bool = False,
     subject_pattern: str | None = None,
     fps: float | None = None,
-    apex: str = "annotated",
-    apex_fn: ApexFn | None = None,
-    target: str = "label",
 ) -> Dataset:
     """A folder of class folders: ROOT/<class>/<image | video | frame folder>.
 
@@ -74,62 +100,25 @@ def folder(
     ``subject_pattern`` (a regex searched in the item's name), else the item's stem (each item
     its own subject). Frame folders are clips from their first to last frame (apex: midpoint).
     """
+    opts = replace(options or ClipOptions(), scan=True)
     base = check_root(root, "folder")
     rx = re.compile(subject_pattern) if subject_pattern else None
     if rx is not None and rx.groups < 1:
         raise ConfigError(
             f"subject_pattern must have a group, e.g. r'^(sub\\d+)_'; got {subject_pattern!r}"
         )
-    log = ProblemLog("folder", strict=strict)
+    log = ProblemLog("folder", strict=opts.strict)
     samples: list[Sample] = []
     specs: list[ClipSpec] = []
     class_dirs = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
     for cdir in class_dirs:
-        label = class_label(cdir.name)
         for item in sorted(cdir.iterdir(), key=lambda p: p.name):
-            if item.name.startswith("."):
-                continue
-            kind = _kind_of(item)
-            if kind == "image" and item.suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            m = rx.search(item.name) if rx else None
-            if rx is not None and m is None:
-                log.add(
-                    "bad-row",
-                    f"{item.name!r} does not match subject_pattern {subject_pattern!r}",
-                    action="skipped",
-                    sample_id=item.name,
-                )
-                continue
-            subject = m.group(1) if m else item.stem
-            sid = f"{cdir.name}/{item.name}"
-            if kind == "frames":
-                specs.append(
-                    ClipSpec(
-                        dataset="folder",
-                        subject=subject,
-                        sample_id=sid,
-                        frames_dir=item,
-                        fps=fps,
-                        emotion=cdir.name,
-                        label=label,
-                        has_apex=False,
-                        bounds_from_frames=True,
-                    )
-                )
-            else:
-                samples.append(
-                    Sample(
-                        dataset="folder",
-                        subject=subject,
-                        sample_id=sid,
-                        **{kind: item},
-                        fps=fps if kind == "video" else None,
-                        emotion=cdir.name,
-                        label=label,
-                    )
-                )
-    samples += build_clips(specs, log, scan=True, apex=apex, apex_fn=apex_fn)
+            got = _folder_item(item, cdir, rx, fps, log)
+            if isinstance(got, ClipSpec):
+                specs.append(got)
+            elif got is not None:
+                samples.append(got)
+    samples += build_clips(specs, log, opts)
     samples.sort(key=lambda s: s.sample_id)
     classes = infer_classes(class_label(c.name) for c in class_dirs)
     return finish(
@@ -138,7 +127,7 @@ def folder(
         samples,
         log,
         classes=classes,
-        target=target,
+        target=opts.target,
         options={"subject_pattern": subject_pattern, "fps": fps},
     )
 
@@ -158,131 +147,133 @@ def _meta_value(text: str) -> Any:
         return {"true": True, "false": False}.get(text.lower(), text)
 
 
+def _manifest_kind(kind: str | None, p: Path) -> str:
+    """The row's ``kind``, else guessed from the path (what is on disk, else its suffix)."""
+    if kind:
+        return kind
+    if p.exists():
+        return _kind_of(p)
+    if p.suffix.lower() in VIDEO_SUFFIXES:
+        return "video"
+    return "frames" if not p.suffix else "image"
+
+
+class _ManifestRows:
+    """The row rules of a manifest: paths, kinds, unique sample ids, meta columns."""
+
+    def __init__(self, table: Table, base: Path, log: ProblemLog, *, check_files: bool) -> None:
+        self.table, self.base, self.log, self.check_files = table, base, log, check_files
+        self.extra = _extra(table.header)
+        self.seen: dict[str, int] = {}  # sample id → row
+        self.rules: dict[int, str] = {}  # row → apex_rule written (frame folders)
+
+    def _add(self, kind: str, message: str, action: str, r: Row, sid: str | None = None) -> None:
+        self.log.add(kind, message, action=action, sample_id=sid, row=r.number)
+
+    def _sample_id(self, r: Row, subject: str, p: Path) -> str:
+        sid = cell_text(r.get("sample_id")) or f"{subject}/{p.stem}"
+        if sid in self.seen:
+            new = f"{sid}@{r.number}"
+            message = f"sample_id {sid!r} repeats row {self.seen[sid]}; this row is {new}"
+            self._add("duplicate-filename", message, "kept", r, new)
+            sid = new
+        self.seen[sid] = r.number
+        return sid
+
+    def read(self, r: Row) -> Sample | ClipSpec | None:
+        """A Sample (image, video), a ClipSpec (frame folder), or None (row skipped)."""
+        raw_path, subject = cell_text(r.get("path")), cell_text(r.get("subject"))
+        if raw_path is None or subject is None:
+            self._add("bad-row", "no path or subject", "skipped", r)
+            return None
+        p = Path(raw_path)
+        p = Path(os.path.normpath(p if p.is_absolute() else self.base / p))
+        kind = _manifest_kind(cell_text(r.get("kind")), p)
+        if kind not in KINDS:
+            sid = cell_text(r.get("sample_id")) or f"{subject}/{p.stem}"
+            self._add("bad-row", f"kind {kind!r} is not one of {KINDS}", "skipped", r, sid)
+            return None
+        sid = self._sample_id(r, subject, p)
+        raw_label = cell_text(r.get("label"))
+        fields: dict[str, Any] = {
+            "dataset": cell_text(r.get("dataset")) or "csv",
+            "subject": subject,
+            "sample_id": sid,
+            "fps": _fps(cell_text(r.get("fps"))),
+            "emotion": cell_text(r.get("emotion")) or raw_label,
+            "label": None if raw_label is None else class_label(raw_label),
+            "meta": {
+                name[5:] if name.startswith("meta.") else name: _meta_value(v)
+                for name, key in self.extra
+                if (v := r.cells.get(key)) is not None
+            },
+        }
+        if kind == "frames":
+            self.rules[r.number] = cell_text(r.get("apex_rule")) or ""
+            return ClipSpec(
+                frames_dir=p,
+                **{k: r.get(k) for k in ("onset", "apex", "offset", "aus")},
+                row=r.number,
+                has_apex=self.table.has("apex"),
+                bounds_from_frames=True,
+                **fields,
+            )
+        return self._file_sample(r, kind, p, fields)
+
+    def _file_sample(self, r: Row, kind: str, p: Path, fields: dict[str, Any]) -> Sample | None:
+        sid = fields["sample_id"]
+        if self.check_files and not p.exists():
+            self._add("missing-file", f"no {kind} {p}", "skipped", r, sid)
+            return None
+        aus, au_meta = parse_au_cell(r.get("aus"), self.log, sample_id=sid, row=r.number)
+        onset, apex_i, offset = (cell_int(r.get(k)) for k in ("onset", "apex", "offset"))
+        rule = cell_text(r.get("apex_rule")) or ("annotated" if apex_i is not None else "none")
+        fields = fields | {"meta": fields["meta"] | au_meta}
+        try:
+            return Sample(
+                **{kind: p},
+                onset=onset,
+                apex=apex_i,
+                offset=offset,
+                apex_rule=rule,
+                aus=aus,
+                **fields,
+            )
+        except ConfigError as exc:
+            self._add("bad-row", str(exc), "skipped", r, sid)
+            return None
+
+
 @DATASETS.register("csv")
+@clip_adapter("scan", "apex", "apex_fn", "target")
 def manifest(
     root: str | os.PathLike[str],
+    options: ClipOptions | None = None,
     *,
-    strict: bool = False,
-    scan: bool = True,
     check_files: bool = True,
-    apex: str = "annotated",
-    apex_fn: ApexFn | None = None,
-    target: str = "label",
     classes: Sequence[str] | str | None = None,
 ) -> Dataset:
     """A generic CSV manifest (the root is the CSV file), e.g. of preprocessed flow images.
 
     Columns: path, subject, label and optionally dataset, sample_id, kind, fps, onset, apex, offset, apex_rule, aus, emotion,
     meta.* (other columns also go to meta). Relative paths resolve against the CSV's folder."""
+    opts = options or ClipOptions()
     path = Path(root)
     if not path.is_file():
         raise DatasetError(f"{path}: no such CSV manifest; the csv dataset's root is the file")
     table = read_csv(path, header=("path", "subject", "label"))
-    base = path.parent
-    log = ProblemLog("csv", strict=strict)
+    log = ProblemLog("csv", strict=opts.strict)
+    rows = _ManifestRows(table, path.parent, log, check_files=check_files)
     samples: list[Sample] = []
     specs: list[ClipSpec] = []
-    seen: dict[str, int] = {}
-    rules: dict[int, str] = {}
-    extra = _extra(table.header)
     for r in table:
-        raw_path, subject = cell_text(r.get("path")), cell_text(r.get("subject"))
-        if raw_path is None or subject is None:
-            log.add("bad-row", "no path or subject", action="skipped", row=r.number)
-            continue
-        p = Path(raw_path)
-        p = Path(os.path.normpath(p if p.is_absolute() else base / p))
-        kind = cell_text(r.get("kind")) or (
-            _kind_of(p)
-            if p.exists()
-            else "video"
-            if p.suffix.lower() in VIDEO_SUFFIXES
-            else "frames"
-            if not p.suffix
-            else "image"
-        )
-        sid = cell_text(r.get("sample_id")) or f"{subject}/{p.stem}"
-        if kind not in KINDS:
-            log.add(
-                "bad-row",
-                f"kind {kind!r} is not one of {KINDS}",
-                action="skipped",
-                sample_id=sid,
-                row=r.number,
-            )
-            continue
-        if sid in seen:
-            new = f"{sid}@{r.number}"
-            log.add(
-                "duplicate-filename",
-                f"sample_id {sid!r} repeats row {seen[sid]}; this row is {new}",
-                action="kept",
-                sample_id=new,
-                row=r.number,
-            )
-            sid = new
-        seen[sid] = r.number
-        raw_label = cell_text(r.get("label"))
-        label = None if raw_label is None else class_label(raw_label)
-        dataset = cell_text(r.get("dataset")) or "csv"
-        meta = {
-            name[5:] if name.startswith("meta.") else name: _meta_value(v)
-            for name, key in extra
-            if (v := r.cells.get(key)) is not None
-        }
-        emotion = cell_text(r.get("emotion")) or raw_label
-        fps = _fps(cell_text(r.get("fps")))
-        if kind == "frames":
-            rules[r.number] = cell_text(r.get("apex_rule")) or ""
-            specs.append(
-                ClipSpec(
-                    dataset=dataset,
-                    subject=subject,
-                    sample_id=sid,
-                    frames_dir=p,
-                    fps=fps,
-                    onset=r.get("onset"),
-                    apex=r.get("apex"),
-                    offset=r.get("offset"),
-                    aus=r.get("aus"),
-                    emotion=emotion,
-                    label=label,
-                    meta=meta,
-                    row=r.number,
-                    has_apex=table.has("apex"),
-                    bounds_from_frames=True,
-                )
-            )
-            continue
-        if check_files and not p.exists():
-            log.add("missing-file", f"no {kind} {p}", action="skipped", sample_id=sid, row=r.number)
-            continue
-        aus, au_meta = parse_au_cell(r.get("aus"), log, sample_id=sid, row=r.number)
-        onset, apex_i, offset = (cell_int(r.get(k)) for k in ("onset", "apex", "offset"))
-        rule = cell_text(r.get("apex_rule")) or ("annotated" if apex_i is not None else "none")
-        try:
-            samples.append(
-                Sample(
-                    dataset=dataset,
-                    subject=subject,
-                    sample_id=sid,
-                    **{kind: p},
-                    fps=fps,
-                    onset=onset,
-                    apex=apex_i,
-                    offset=offset,
-                    apex_rule=rule,
-                    aus=aus,
-                    emotion=emotion,
-                    label=label,
-                    meta=meta | au_meta,
-                )
-            )
-        except ConfigError as exc:
-            log.add("bad-row", str(exc), action="skipped", sample_id=sid, row=r.number)
-    clips = build_clips(specs, log, scan=scan, apex=apex, apex_fn=apex_fn)
-    samples += _keep_rules(clips, specs, rules)
-    order = {sid: i for i, sid in enumerate(sorted(seen, key=lambda k: seen[k]))}
+        got = rows.read(r)
+        if isinstance(got, ClipSpec):
+            specs.append(got)
+        elif got is not None:
+            samples.append(got)
+    samples += _keep_rules(build_clips(specs, log, opts), specs, rows.rules)
+    order = {sid: i for i, sid in enumerate(sorted(rows.seen, key=lambda k: rows.seen[k]))}
     samples.sort(key=lambda s: order.get(s.sample_id, len(order)))
     if isinstance(classes, str):
         classes = [c.strip() for c in classes.split(",") if c.strip()]
@@ -297,8 +288,8 @@ def manifest(
         samples,
         log,
         classes=names,
-        target=target,
-        options={"scan": scan, "check_files": check_files, "apex": apex},
+        target=opts.target,
+        options={"scan": opts.scan, "check_files": check_files, "apex": opts.apex},
     )
 
 

@@ -10,12 +10,14 @@ from typing import Any
 from facscope.errors import ConfigError
 from facscope.facs import AU, format_aus, megc3, parse_aus
 
-__all__ = ["APEX_RULES", "KINDS", "Sample"]
+__all__ = ["APEX_RULES", "KINDS", "TARGETS", "Sample"]
 
 #: How a sample's apex index was obtained.
 APEX_RULES = ("annotated", "midpoint", "max-motion", "none")
 #: Where a sample's pixels are: a folder of numbered frames, a video file, or one image.
 KINDS = ("frames", "video", "image")
+#: What a dataset's class label is read from: the sample's ``label`` or its ``megc3``.
+TARGETS = ("label", "megc3")
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,17 @@ Classes: positive, negative, surprise.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
-from facscope.data.clips import ApexFn, ClipSpec, resolve_label
+from facscope.data.clips import ClipOptions, ClipSpec, clip_adapter, resolve_label
 from facscope.data.common import build_clips, check_root, finish
 from facscope.data.dataset import DATASETS, Dataset
 from facscope.data.problems import ProblemLog
 from facscope.errors import ConfigError, DatasetError
 
-__all__ = ["SMIC_FPS", "smic"]
+__all__ = ["SMIC_FPS", "SMIC_OPTIONS", "smic"]
 
 SMIC_FPS = {"hs": 100.0, "vis": 25.0, "nir": 25.0}
 
@@ -62,24 +64,24 @@ def _emotion_dirs(subject_dir: Path) -> list[Path]:
     return [p for p in _dirs(base) if p.name.lower() not in ("non_micro", "nonmicro", "micro")]
 
 
+#: The :class:`ClipOptions` fields SMIC takes (its frames are always scanned).
+SMIC_OPTIONS = ("apex", "apex_fn", "target")
+
+
 @DATASETS.register("smic")
+@clip_adapter(*SMIC_OPTIONS)
 def smic(
-    root: str | os.PathLike[str],
-    *,
-    strict: bool = False,
-    variant: str = "hs",
-    apex: str = "annotated",
-    apex_fn: ApexFn | None = None,
-    target: str = "label",
+    root: str | os.PathLike[str], options: ClipOptions | None = None, *, variant: str = "hs"
 ) -> Dataset:
     """SMIC: variant ``hs`` (100 fps, default), ``vis`` or ``nir`` (25 fps) subject/emotion tree."""
+    opts = replace(options or ClipOptions(), scan=True)
     variant = variant.lower()
     if variant not in SMIC_FPS:
         raise ConfigError(f"SMIC variant must be one of {sorted(SMIC_FPS)}; got {variant!r}")
     name = f"smic.{variant}"
     base = check_root(root, name)
     vroot = _variant_root(base, variant)
-    log = ProblemLog(name, strict=strict)
+    log = ProblemLog(name, strict=opts.strict)
     specs = []
     for subject_dir in _dirs(vroot):
         for emo_dir in _emotion_dirs(subject_dir):
@@ -107,28 +109,22 @@ def smic(
                 )
     if not specs and not log.problems:
         raise DatasetError(f"{vroot}: no SMIC clips found (expected s1/micro/negative/s1_ne_01/…)")
-    samples = build_clips(specs, log, scan=True, apex=apex, apex_fn=apex_fn)
+    samples = build_clips(specs, log, opts)
     return finish(
         name,
         base,
         samples,
         log,
         classes=("negative", "positive", "surprise"),
-        target=target,
-        options={"variant": variant, "apex": apex},
+        target=opts.target,
+        options={"variant": variant, "apex": opts.apex},
     )
 
 
-def _variant_factory(variant: str):  # type: ignore[no-untyped-def]
-    def load(
-        root: str | os.PathLike[str],
-        *,
-        strict: bool = False,
-        apex: str = "annotated",
-        apex_fn: ApexFn | None = None,
-        target: str = "label",
-    ) -> Dataset:
-        return smic(root, strict=strict, variant=variant, apex=apex, apex_fn=apex_fn, target=target)
+def _variant_factory(variant: str) -> Callable[..., Dataset]:
+    @clip_adapter(*SMIC_OPTIONS)
+    def load(root: str | os.PathLike[str], options: ClipOptions | None = None) -> Dataset:
+        return smic(root, options, variant=variant)
 
     load.__doc__ = f"SMIC-{variant.upper()} ({SMIC_FPS[variant]:g} fps): smic, variant={variant!r}"
     return load

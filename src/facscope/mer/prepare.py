@@ -61,6 +61,7 @@ def resolve_spec(config: TrainConfig) -> tuple[Any, dict[str, Any]]:
 
 def load_data(config: TrainConfig) -> Any:
     """The configured dataset with the configured target."""
+    import facscope.motion.apex  # noqa: F401  (registers the apex='max-motion' finder)
     from facscope.data import load_dataset
 
     if config.root is None:

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facscope.data.clips import APEX_FINDERS
 from facscope.errors import ConfigError
 from facscope.motion.clip import Clip, ClipAlignment
 
@@ -300,3 +301,8 @@ def max_motion_apex(
     alignment = clip.align(a, face=face)
     res = spot_apex(clip, onset=a, offset=b, signal=signal, alignment=alignment)
     return clip.numbers[res.index]
+
+
+APEX_FINDERS.register("max_motion", help="the frame of maximum motion (max_motion_apex)")(
+    max_motion_apex
+)

@@ -118,6 +118,7 @@ def read_clip_csv(path: str | os.PathLike[str]) -> list[ClipItem]:
 
 def items_from_dataset(name: str, root: str | os.PathLike[str], **options: Any) -> list[ClipItem]:
     """Clips of a dataset read by :func:`facscope.data.load_dataset` (still images skipped)."""
+    import facscope.motion.apex  # noqa: F401  (registers the apex='max-motion' finder)
     from facscope.data import load_dataset
 
     items = []

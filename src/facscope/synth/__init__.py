@@ -4,6 +4,7 @@ clips and whole datasets written in the official CASME II / SAMM / DFME release 
 * :mod:`~facscope.synth.base` — the base faces (the astronaut, scikit-image's LFW subset);
 * :mod:`~facscope.synth.fields` — one displacement field per AU, in the aligned face;
 * :mod:`~facscope.synth.render` — frames warped by a field;
+* :mod:`~facscope.synth.truth` — what every synthetic clip carries (frames, timing, flow);
 * :mod:`~facscope.synth.clips` — one onset → apex → offset clip (:func:`synth_clip`);
 * :mod:`~facscope.synth.dataset` — a dataset on disk (:func:`write_dataset`), resumable;
 * :mod:`~facscope.synth.layouts` — the annotation sheets each release layout writes;
@@ -18,6 +19,7 @@ from facscope.lazy import lazy_exports
 
 #: public name → submodule that defines it
 _EXPORTS: dict[str, str] = {
+    "ClipTruth": "truth",
     "DemoClip": "demo",
     "demo_clip": "demo",
     "warp_by_flow": "demo",

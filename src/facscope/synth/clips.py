@@ -27,6 +27,8 @@ from facscope.errors import ConfigError
 from facscope.facs import AU, EMOTION_PROTOTYPES, infer_emotion, normalize_emotion
 from facscope.synth.base import Appearance, SynthBase, load_base, place_face
 from facscope.synth.fields import REFERENCE_SIZE, ExpressionField, supported_aus, to_aus
+from facscope.synth.render import render
+from facscope.synth.truth import ClipTruth
 from facscope.types import Face, apply_transform
 
 __all__ = ["EXTRA_PROTOTYPES", "SynthClip", "SynthConfig", "emotion_aus", "synth_clip"]
@@ -139,7 +141,7 @@ class SynthConfig:
 
 
 @dataclass(frozen=True, eq=False)
-class SynthClip:
+class SynthClip(ClipTruth):
     """A synthetic clip and its ground truth.
 
     Attributes:
@@ -160,12 +162,6 @@ class SynthClip:
         config: the :class:`SynthConfig` that made the clip.
     """
 
-    frames: list[np.ndarray] = field(repr=False)
-    fps: float
-    onset: int
-    apex: int
-    offset: int
-    flow: np.ndarray = field(repr=False)
     expression_flow: np.ndarray = field(repr=False)
     canonical_flow: np.ndarray = field(repr=False)
     aus: tuple[AU, ...]
@@ -341,8 +337,6 @@ def synth_clip(
             seed=seed,
             **options,
         )
-    from facscope.synth.render import render
-
     rng = np.random.default_rng(config.seed)
     true_aus, true_emotion = _resolve_content(config, rng)
     field_ = ExpressionField(true_aus, config.amplitude)
@@ -361,7 +355,16 @@ def synth_clip(
     heads = _head_transforms(config, rng, n, onset, centre, px)
     gains = _gains(config, rng, n)
     frames, flow, expr_flow = render(
-        neutral, face, field_, profile, heads, gains, apex, config, rng
+        neutral,
+        face,
+        field_,
+        profile,
+        heads,
+        gains,
+        apex,
+        rng,
+        noise=config.noise,
+        grayscale=config.grayscale,
     )
     return SynthClip(
         frames=frames,

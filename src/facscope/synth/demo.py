@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from facscope.errors import ConfigError
+from facscope.synth.truth import ClipTruth
 
 __all__ = ["DemoClip", "demo_clip", "gaussian_field", "warp_by_flow"]
 
@@ -63,18 +64,12 @@ def warp_by_flow(image: np.ndarray, flow: np.ndarray, *, iterations: int = 4) ->
 
 
 @dataclass(frozen=True, eq=False)
-class DemoClip:
+class DemoClip(ClipTruth):
     """A synthetic clip: RGB frames and its ground truth (0-based frame indices).
 
     ``flow`` is the true onset → apex flow in frame pixels (OpenCV convention).
     """
 
-    frames: list[np.ndarray] = field(repr=False)
-    fps: float
-    onset: int
-    apex: int
-    offset: int
-    flow: np.ndarray = field(repr=False)
     aus: str = "1+2+12"
     emotion: str = "happiness"
     face_forward: np.ndarray | None = field(default=None, repr=False)

@@ -19,27 +19,14 @@ from typing import Any
 
 import numpy as np
 
+from facscope.data.layouts import DFME_PART_FPS, SHEETS, SheetLayout
 from facscope.errors import ConfigError
 from facscope.facs import AU, DATASET_LABELS, dataset_label
 
 __all__ = ["LAYOUTS", "Layout", "format_au_string", "get_layout", "layout_label"]
 
-CASME2_COLUMNS = (
-    "Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units",
-    "Estimated Emotion",
-)  # fmt: skip
-SAMM_COLUMNS = (
-    "Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame",
-    "Duration", "Type", "Action Units", "Notes", "Estimated Emotion", "Objective Classes",
-)  # fmt: skip
-DFME_COLUMNS = (
-    "Subject", "Filename", "Part", "FPS", "OnsetFrame", "ApexFrame", "OffsetFrame",
-    "Action Units", "Emotion",
-)  # fmt: skip
-#: SAMM's real header is on sheet row 13, after a 12-row preamble.
-SAMM_HEADER_ROW = 13
 #: DFME parts and their frame rates.
-DFME_PARTS = {"A": 500, "B": 300, "C": 200}
+DFME_PARTS = {part: int(fps) for part, fps in DFME_PART_FPS.items()}
 #: SAMM objective classes (Davison et al., 2018) by the emotion they mostly correspond to.
 _OBJECTIVE_CLASS = {"happiness": 1, "surprise": 2, "anger": 3, "disgust": 4, "sadness": 5,
                     "fear": 6, "contempt": 7, "others": 7}  # fmt: skip
@@ -49,9 +36,11 @@ _OBJECTIVE_CLASS = {"happiness": 1, "surprise": 2, "anger": 3, "disgust": 4, "sa
 class Layout:
     """How one dataset's release is laid out on disk.
 
+    The annotation file's name, sheet and columns are :attr:`sheet`
+    (:data:`facscope.data.layouts.SHEETS`, what the adapters read).
+
     Attributes:
         name: ``casme2``, ``samm`` or ``dfme``.
-        annotation: annotation file name, relative to the root.
         frames_root: folder holding ``{subject}/{filename}/`` clip folders.
         fps: default frame rate (DFME: per part).
         grayscale: frames are written as gray JPEGs.
@@ -59,11 +48,20 @@ class Layout:
     """
 
     name: str
-    annotation: str
     frames_root: str
     fps: float
     grayscale: bool
     intensities: bool
+
+    @property
+    def sheet(self) -> SheetLayout:
+        """The annotation file's layout (file name, sheet, header row, columns)."""
+        return SHEETS[self.name]
+
+    @property
+    def annotation(self) -> str:
+        """The annotation file name, relative to the root."""
+        return self.sheet.file
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -103,45 +101,45 @@ class Layout:
         return names
 
     def row(self, rec: dict[str, Any]) -> dict[str, Any]:
-        """The annotation row of a sample's ground-truth record, with its quirks applied."""
+        """The annotation row of a sample's ground-truth record, with its quirks applied
+        (column name → value, in :attr:`sheet` order)."""
         quirks = rec["quirks"]
         apex: int | str = "/" if "apex-slash" in quirks else rec["apex"]
         if self.name == "casme2":
             aus: int | str = rec["au_string"]
             if "au-number" in quirks:
                 aus = int(aus)  # Excel stores a lone AU as a number
-            return {
-                "Subject": int(rec["subject"][3:]), "Filename": rec["filename"],
-                "OnsetFrame": rec["onset"], "ApexFrame": apex, "OffsetFrame": rec["offset"],
-                "Action Units": aus, "Estimated Emotion": rec["label"],
-                "": "synthetic" if quirks else None,
-            }  # fmt: skip
-        if self.name == "samm":
-            return {
-                "Subject": rec["subject"], "Filename": rec["filename"],
-                "Inducement Code": int(rec["filename"].split("_")[1]),
-                "Onset Frame": rec["onset"], "Apex Frame": apex, "Offset Frame": rec["offset"],
-                "Duration": rec["offset"] - rec["onset"] + 1, "Type": "Micro - 1/2",
-                "Action Units": rec["au_string"], "Notes": None,
-                "Estimated Emotion": rec["label"],
-                "Objective Classes": objective_class(rec["emotion"]),
-            }  # fmt: skip
-        fps = rec["fps"]
-        return {
-            "Subject": rec["subject"], "Filename": rec["filename"], "Part": rec["part"],
-            "FPS": int(fps) if float(fps).is_integer() else fps, "OnsetFrame": rec["onset"],
-            "ApexFrame": apex, "OffsetFrame": rec["offset"], "Action Units": rec["au_string"],
-            "Emotion": rec["label"],
-        }  # fmt: skip
+            values = [
+                int(rec["subject"][3:]), rec["filename"], rec["onset"], apex, rec["offset"],
+                aus, rec["label"],
+            ]  # fmt: skip
+            extra = {"": "synthetic" if quirks else None}
+        elif self.name == "samm":
+            values = [
+                rec["subject"], rec["filename"], int(rec["filename"].split("_")[1]), rec["onset"],
+                apex, rec["offset"], rec["offset"] - rec["onset"] + 1, "Micro - 1/2",
+                rec["au_string"], None, rec["label"], objective_class(rec["emotion"]),
+            ]  # fmt: skip
+            extra = {}
+        else:
+            fps = rec["fps"]
+            values = [
+                rec["subject"], rec["filename"], rec["part"],
+                int(fps) if float(fps).is_integer() else fps, rec["onset"], apex, rec["offset"],
+                rec["au_string"], rec["label"],
+            ]  # fmt: skip
+            extra = {}
+        return dict(zip(self.sheet.columns, values, strict=True)) | extra
 
     def write_annotation(self, root: Path, rows: Sequence[dict[str, Any]], *, quirks: bool) -> Path:
         """Write the annotation file for ``rows`` (one dict per sample, layout column names)."""
         from facscope.io import atomic_path, write_text
 
         path = root / self.annotation
-        if self.name == "dfme":
+        columns = self.sheet.columns
+        if self.sheet.sheet is None:  # CSV
             buf = io.StringIO()
-            writer = csv.DictWriter(buf, fieldnames=list(DFME_COLUMNS), lineterminator="\n")
+            writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
             writer.writeheader()
             writer.writerows(rows)
             return write_text(path, buf.getvalue())
@@ -149,12 +147,10 @@ class Layout:
 
         wb = Workbook()
         ws = wb.active
-        ws.title = "Sheet1"
-        if self.name == "samm":
-            _samm_preamble(ws)
-            columns, first = SAMM_COLUMNS, SAMM_HEADER_ROW
-        else:
-            columns, first = CASME2_COLUMNS, 1
+        ws.title = self.sheet.sheet
+        first = self.sheet.header_row
+        if first > 1:
+            _preamble(ws, first - 1)
         for c, name in enumerate(columns, start=1):
             ws.cell(row=first, column=c, value=name)
         for r, row in enumerate(rows, start=first + 1):
@@ -167,7 +163,8 @@ class Layout:
         return path
 
 
-def _samm_preamble(ws: Any) -> None:
+def _preamble(ws: Any, rows: int) -> None:
+    """SAMM's preamble above its header row."""
     lines = [
         "SAMM - Spontaneous Actions and Micro-Movements (synthetic stand-in)",
         "Micro-movement FACS codes, version 2 layout",
@@ -182,16 +179,16 @@ def _samm_preamble(ws: Any) -> None:
         None,
         None,
     ]
-    assert len(lines) == SAMM_HEADER_ROW - 1
+    assert len(lines) == rows
     for r, text in enumerate(lines, start=1):
         if text is not None:
             ws.cell(row=r, column=1, value=text)
 
 
 LAYOUTS: dict[str, Layout] = {
-    "casme2": Layout("casme2", "CASME2-coding-20140508.xlsx", "CASME2_RAW_selected", 200, False, False),
-    "samm": Layout("samm", "SAMM_Micro_FACS_Codes_v2.xlsx", "SAMM", 200, True, True),
-    "dfme": Layout("dfme", "DFME_labels.csv", "frames", 200, False, False),
+    "casme2": Layout("casme2", "CASME2_RAW_selected", 200, False, False),
+    "samm": Layout("samm", "SAMM", 200, True, True),
+    "dfme": Layout("dfme", "frames", 200, False, False),
 }  # fmt: skip
 
 

@@ -13,7 +13,6 @@ import numpy as np
 from facscope.types import Face, apply_transform, invert
 
 if TYPE_CHECKING:
-    from facscope.synth.clips import SynthConfig
     from facscope.synth.fields import ExpressionField
 
 __all__ = ["frame_field", "invert_displacement", "render"]
@@ -165,10 +164,13 @@ def render(
     heads: list[np.ndarray],
     gains: np.ndarray,
     apex: int,
-    cfg: SynthConfig,
     rng: np.random.Generator,
+    *,
+    noise: float,
+    grayscale: bool,
 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """Render every frame; return ``(frames, flow, expression_flow)`` (see SynthClip)."""
+    """Render every frame (sensor ``noise`` sigma, ``grayscale`` frames); return ``(frames, flow,
+    expression_flow)`` (see :class:`facscope.synth.clips.SynthClip`)."""
     import cv2
 
     cv2.setRNGSeed(int(rng.integers(2**31 - 1)))
@@ -178,7 +180,7 @@ def render(
     frames = []
     for a, head, gain in zip(profile, heads, gains):
         geo = _render_geometry(neutral, float(a), head, d, origin)
-        frames.append(_photometric(geo, float(gain), cfg.noise, cfg.grayscale))
+        frames.append(_photometric(geo, float(gain), noise, grayscale))
     expr = np.zeros((h, w, 2), np.float32)
     if d is not None:
         x0, y0 = origin
