@@ -101,9 +101,13 @@ def test_imports_follow_the_layer_order(module):
             wrong.append(f"{target} (production code never imports the test doubles)")
         elif _layer(target) > _layer(module):
             wrong.append(f"{target} (a higher layer)")
-        elif _layer(target) == _layer(module) and (mine, theirs) not in ALLOWED_SIDEWAYS:
-            if mine and theirs:  # the base modules (layer 0) share one level
-                wrong.append(f"{target} (a sibling package of the same layer)")
+        elif (
+            _layer(target) == _layer(module)
+            and (mine, theirs) not in ALLOWED_SIDEWAYS
+            and mine
+            and theirs  # the base modules (layer 0) share one level
+        ):
+            wrong.append(f"{target} (a sibling package of the same layer)")
     assert not wrong, f"{module} imports " + "; ".join(wrong)
 
 

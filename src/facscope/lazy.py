@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import Any
 
-__all__ = ["lazy_exports"]
+__all__ = ["lazy_exports", "reexport"]
 
 
 def lazy_exports(
@@ -32,3 +33,15 @@ def lazy_exports(
         return sorted({*vars(importlib.import_module(package)), *table})
 
     return __getattr__, __dir__, sorted(table)
+
+
+def reexport(namespace: dict[str, Any], *modules: ModuleType) -> list[str]:
+    """Copy every name in each module's ``__all__`` into ``namespace`` (a light package's
+    ``globals()``, whose submodules are cheap to import) and return the combined ``__all__``:
+    the names are declared once, in the module that defines them."""
+    names: list[str] = []
+    for module in modules:
+        for name in module.__all__:
+            namespace[name] = getattr(module, name)
+            names.append(name)
+    return sorted(names)

@@ -24,6 +24,27 @@ def apply_options(f: Any, options: Sequence[Decorator]) -> Any:
     return f
 
 
+def choice_option(*decls: str, choices: Sequence[str], default: str, help: str) -> Decorator:
+    """An option taking one of ``choices`` (imported from the module that owns them), with its
+    default shown in ``--help``."""
+    return click.option(
+        *decls, type=click.Choice(list(choices)), default=default, show_default=True, help=help
+    )
+
+
+def folder_option(
+    *decls: str, help: str, dest: str = "out_dir", required: bool = True
+) -> Decorator:
+    """An output-folder option (``-o/--out`` by default) stored as ``dest``."""
+    return click.option(
+        *(decls or ("-o", "--out")),
+        dest,
+        required=required,
+        type=click.Path(file_okay=False, path_type=Path),
+        help=help,
+    )
+
+
 IMAGE_ARG = click.argument("image", required=False, type=click.Path(dir_okay=True, path_type=Path))
 DETECTOR_OPT = click.option(
     "--detector",

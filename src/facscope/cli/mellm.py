@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from facscope.cli.backend import BACKEND_FLAGS, backend_flag, backend_flags, build_backend
-from facscope.cli.common import apply_options
+from facscope.cli.common import apply_options, folder_option
 from facscope.errors import ConfigError
 
 _MODES = ["colormap", "frames", "stats"]
@@ -62,6 +62,16 @@ def _run_build(data: str, root: Path, out: Path, opts: dict[str, Any], progress:
     return build_records(samples, out, cfg, progress=progress)
 
 
+def _config_option(help: str) -> Any:
+    return click.option(
+        "--config",
+        "config_path",
+        required=True,
+        type=click.Path(exists=True, path_type=Path),
+        help=help,
+    )
+
+
 @mellm.command("build")
 @click.option("--data", required=True, help="Dataset name (facscope data list), e.g. casme2, samm.")
 @click.option(
@@ -74,13 +84,7 @@ def _run_build(data: str, root: Path, out: Path, opts: dict[str, Any], progress:
     type=click.Choice(_FORMATS),
     help="Output format(s); repeat for several [default: trl].",
 )
-@click.option(
-    "-o",
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Build folder (an existing one is resumed).",
-)
+@folder_option(help="Build folder (an existing one is resumed).", dest="out")
 @_build_options
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def build_cmd(data: str, root: Path, formats: tuple[str, ...], out: Path, no_progress: bool,
@@ -98,13 +102,7 @@ def build_cmd(data: str, root: Path, formats: tuple[str, ...], out: Path, no_pro
 
 
 @mellm.command("train")
-@click.option(
-    "--config",
-    "config_path",
-    required=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="YAML recipe (configs/mellm-*.yaml).",
-)
+@_config_option("YAML recipe (configs/mellm-*.yaml).")
 @click.option("--data", help="Override the build folder.")
 @click.option("--output-dir", help="Override the output folder.")
 @click.option("--max-steps", type=int, help="Override max_steps.")
@@ -226,13 +224,8 @@ def predict_cmd(out: Path, **opts: Any) -> None:
 
 @mellm.command("eval")
 @_predict_options
-@click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output folder: predictions.jsonl, eval.json, eval.md (an existing one is resumed).",
+@folder_option(
+    help="Output folder: predictions.jsonl, eval.json, eval.md (an existing one is resumed)."
 )
 @click.option(
     "--predictions",
@@ -279,13 +272,7 @@ def eval_cmd(out_dir: Path, predictions: Path | None, aus: str | None, **opts: A
 
 
 @mellm.command("experiment")
-@click.option(
-    "--config",
-    "config_path",
-    required=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Experiment YAML (configs/mellm-synth-experiment*.yaml).",
-)
+@_config_option("Experiment YAML (configs/mellm-synth-experiment*.yaml).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
 def experiment_cmd(config_path: Path, no_progress: bool) -> None:
     """Synthetic experiment: synth → build → train → predict on held-out subjects → score,

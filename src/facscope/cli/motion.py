@@ -7,7 +7,11 @@ from typing import Any
 
 import click
 
-from facscope.cli.common import DETECTOR_OPT, echo_json
+from facscope.cli.common import DETECTOR_OPT, choice_option, echo_json, folder_option
+from facscope.motion.apex import APEX_SIGNALS, SPOT_RULES
+from facscope.motion.clip import FACE_MODES
+from facscope.motion.compensate import GLOBAL_MODELS
+from facscope.motion.stats import REGION_SETS
 
 OUT_OPT = click.option(
     "-o",
@@ -42,41 +46,36 @@ def pipeline_options(fn: Any) -> Any:
             show_default=True,
             help="Nose-tip compensation window in pixels (odd; 0 = off).",
         ),
-        click.option(
+        choice_option(
             "--global-model",
-            type=click.Choice(["none", "similarity", "affine"]),
+            choices=("none", *GLOBAL_MODELS),
             default="none",
-            show_default=True,
             help="Also remove a global head motion fitted robustly over the face.",
         ),
         click.option("--size", default=256, show_default=True, help="Aligned face crop side."),
-        click.option(
+        choice_option(
             "--face",
-            type=click.Choice(["detect", "full"]),
+            choices=FACE_MODES,
             default="detect",
-            show_default=True,
             help="Detect and align on the onset, or use whole frames (already face crops).",
         ),
-        click.option(
+        choice_option(
             "--regions",
             "region_set",
-            type=click.Choice(["canonical", "mellm29"]),
+            choices=REGION_SETS,
             default="canonical",
-            show_default=True,
             help="Region set of the statistics (mellm29 is approximated from 5 landmarks).",
         ),
-        click.option(
+        choice_option(
             "--apex-rule",
-            type=click.Choice(["max-motion", "midpoint"]),
+            choices=SPOT_RULES,
             default="max-motion",
-            show_default=True,
             help="How a clip without an apex gets one.",
         ),
-        click.option(
+        choice_option(
             "--apex-signal",
-            type=click.Choice(["diff", "diff-energy", "flow", "flow-magnitude"]),
+            choices=APEX_SIGNALS,
             default="diff",
-            show_default=True,
             help="Motion signal of the max-motion rule.",
         ),
         DETECTOR_OPT,
@@ -264,14 +263,7 @@ def motion(
 
 @click.command("preprocess")
 @click.argument("csv_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output folder (one sub-folder per sample, a manifest.jsonl, config.json).",
-)
+@folder_option(help="Output folder (one sub-folder per sample, a manifest.jsonl, config.json).")
 @click.option("--data", "dataset", help="A dataset name (facscope.data) instead of a CSV.")
 @click.option(
     "--root", type=click.Path(path_type=Path), help="The dataset's root folder (with --data)."

@@ -33,16 +33,19 @@ def rl() -> None:
     """
 
 
+def _run_recipe(config: Path, output_dir: Path | None, kind: str) -> None:
+    from facscope.rl import recipe, run
+
+    runner = run.run_sft if kind == "sft" else run.run_rl
+    echo_json(runner(recipe.load_recipe(config, kind=kind, output_dir=output_dir)))
+
+
 @rl.command()
 @CONFIG_OPT
 @OUTPUT_OPT
 def sft(config: Path, output_dir: Path | None) -> None:
     """Supervised warm-up on expert tool-use trajectories (TRL SFTTrainer, LoRA optional)."""
-    from facscope.rl.recipe import load_recipe
-    from facscope.rl.run import run_sft
-
-    summary = run_sft(load_recipe(config, kind="sft", output_dir=output_dir))
-    echo_json(summary)
+    _run_recipe(config, output_dir, "sft")
 
 
 @rl.command()
@@ -50,11 +53,7 @@ def sft(config: Path, output_dir: Path | None) -> None:
 @OUTPUT_OPT
 def train(config: Path, output_dir: Path | None) -> None:
     """GRPO training with utility-calibrated zoom credit (UC-GRPO) or an ablation baseline."""
-    from facscope.rl.recipe import load_recipe
-    from facscope.rl.run import run_rl
-
-    summary = run_rl(load_recipe(config, kind="rl", output_dir=output_dir))
-    echo_json(summary)
+    _run_recipe(config, output_dir, "rl")
 
 
 @rl.command()

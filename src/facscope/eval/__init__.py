@@ -1,5 +1,5 @@
 """Evaluation shared by every consumer (``mer``, ``agent``, ``mellm``): metrics, subject-
-independent protocols, per-sample predictions and pooled reports. NumPy only; no torch.
+independent protocols, per-sample predictions and pooled reports. NumPy only (no torch), so its names are imported eagerly.
 
 * :mod:`~facscope.eval.metrics` — ACC / UF1 / UAR, confusion matrices, AU F1, bootstrap CIs;
 * :mod:`~facscope.eval.protocols` — LOSO, group k-fold, composite LOSO, cross-dataset, official
@@ -10,48 +10,7 @@ independent protocols, per-sample predictions and pooled reports. NumPy only; no
 
 from __future__ import annotations
 
-from facscope.lazy import lazy_exports
+from facscope.eval import metrics, predictions, protocols, report
+from facscope.lazy import reexport
 
-#: public name → submodule that defines it
-_EXPORTS: dict[str, str] = {
-    **dict.fromkeys(
-        [
-            "ME_AUS",
-            "BP4D_AUS",
-            "DISFA_AUS",
-            "POOLINGS",
-            "AUScores",
-            "ClassScores",
-            "Interval",
-            "Scores",
-            "accuracy_score",
-            "au_f1_scores",
-            "bootstrap_ci",
-            "classification_scores",
-            "confusion_matrix",
-            "per_class_scores",
-            "scores_from_confusion",
-            "uar_score",
-            "uf1_score",
-        ],
-        "metrics",
-    ),
-    **dict.fromkeys(
-        [
-            "PROTOCOLS",
-            "Fold",
-            "composite_loso",
-            "cross_dataset",
-            "group_kfold",
-            "leave_one_dataset_out",
-            "loso",
-            "official_split",
-            "split_dataset",
-        ],
-        "protocols",
-    ),
-    **dict.fromkeys(["Predictions", "read_predictions", "write_predictions"], "predictions"),
-    **dict.fromkeys(["Results", "confusion_image", "results_table"], "report"),
-}
-
-__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
+__all__ = reexport(globals(), metrics, protocols, predictions, report)
