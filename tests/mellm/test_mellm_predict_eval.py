@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from facscope.agent.backends.base import Backend, Generation
+from facscope.vlm.backends.base import Backend, Generation
 from facscope.mellm.evaluate import (
     INVALID,
     evaluate_describe,
