@@ -159,11 +159,11 @@ def run_experiment(
     config: str | os.PathLike[str] | dict[str, Any], *, progress: bool = True
 ) -> dict[str, Any]:
     """Run the synthetic experiment (module docstring); returns and writes ``report.json``."""
-    from facscope.vlm.backends import create_backend
     from facscope.io import write_json, write_text
     from facscope.mellm.evaluate import evaluate_mevqa, read_mevqa, render_markdown
     from facscope.mellm.predict import PredictOptions, predict, read_predictions
     from facscope.mellm.train import load_trained, run_finetune
+    from facscope.vlm.backends import create_backend
 
     out, synth, build, pred, cfg = load_experiment(config)
     task = cfg.task

@@ -30,16 +30,8 @@ def load_model(spec: Any, *, seed: int = 0) -> tuple[Any, Any]:
     """
     from facscope.vlm.loading import load_vlm, tiny_family
 
-    model, processor = load_vlm(
-        spec.name,
-        allow_download=spec.allow_download,
-        dtype=spec.dtype,
-        attn_implementation=spec.attn_implementation,
-        tiny=spec.tiny,
-        seed=seed,
-        min_pixels=spec.min_pixels,
-        max_pixels=spec.max_pixels,
-    )
+    keys = ("allow_download", "dtype", "attn_implementation", "tiny", "min_pixels", "max_pixels")
+    model, processor = load_vlm(spec.name, seed=seed, **{k: getattr(spec, k) for k in keys})
     if tiny_family(spec.name) is not None:
         model.train()
     if spec.chat_template:

@@ -90,21 +90,15 @@ def _load_error(name: Any, allow_download: bool, exc: OSError) -> InputFileError
 
 
 def load_model(
-    name: str | Path,
-    *,
-    allow_download: bool = False,
-    dtype: str = "auto",
-    device_map: str | dict[str, Any] | None = None,
-    attn_implementation: str | None = None,
+    name: str | Path, *, allow_download: bool = False, dtype: str = "auto", **options: Any
 ) -> Any:
-    """The model weights alone (no processor) of a model id or directory; see :func:`load_vlm`."""
+    """The model weights alone (no processor) of a model id or directory; ``options``
+    (``device_map``, ``attn_implementation``) go to ``from_pretrained`` when set. See
+    :func:`load_vlm`."""
     from transformers import AutoModelForImageTextToText
 
     kwargs: dict[str, Any] = {"local_files_only": not allow_download, "dtype": torch_dtype(dtype)}
-    if device_map is not None:
-        kwargs["device_map"] = device_map
-    if attn_implementation:
-        kwargs["attn_implementation"] = attn_implementation
+    kwargs.update({key: value for key, value in options.items() if value})
     try:
         return AutoModelForImageTextToText.from_pretrained(_source(name), **kwargs)
     except OSError as exc:

@@ -39,14 +39,9 @@ __all__ = [
 
 FAMILIES = ("qwen3_vl", "qwen2_5_vl")
 #: Special tokens of the Qwen-VL vocabulary (decoding with skip_special_tokens drops them).
-SPECIAL_TOKENS = (
-    "<|endoftext|>",
-    "<|im_start|>",
-    "<|im_end|>",
-    "<|vision_start|>",
-    "<|vision_end|>",
-    "<|image_pad|>",
-    "<|video_pad|>",
+SPECIAL_TOKENS = tuple(
+    f"<|{name}|>"
+    for name in "endoftext im_start im_end vision_start vision_end image_pad video_pad".split()
 )
 #: Added but NOT special: decoding must keep them, or tool calls could never be parsed.
 TOOL_TOKENS = ("<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>")
@@ -146,38 +141,28 @@ def tiny_config(sizes: dict[str, Any], family: str = "qwen3_vl") -> TinyVLMConfi
     return TinyVLMConfig(**sizes, family=family)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class _Family:
-    """What differs between the Qwen families: class names, patch size, pixel normalisation."""
+    """What differs between the Qwen families: the transformers class prefix, the video
+    processor, the patch size and the pixel normalisation."""
 
-    config: str
-    model: str
-    processor: str
+    prefix: str
     video_processor: str
     patch: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
 
+    def cls(self, suffix: str) -> Any:
+        import transformers
 
+        return getattr(transformers, self.prefix + suffix)
+
+
+_CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+_CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 _FAMILIES = {
-    "qwen3_vl": _Family(
-        config="Qwen3VLConfig",
-        model="Qwen3VLForConditionalGeneration",
-        processor="Qwen3VLProcessor",
-        video_processor="Qwen3VLVideoProcessor",
-        patch=16,
-        mean=(0.5, 0.5, 0.5),
-        std=(0.5, 0.5, 0.5),
-    ),
-    "qwen2_5_vl": _Family(
-        config="Qwen2_5_VLConfig",
-        model="Qwen2_5_VLForConditionalGeneration",
-        processor="Qwen2_5_VLProcessor",
-        video_processor="Qwen2VLVideoProcessor",
-        patch=14,
-        mean=(0.48145466, 0.4578275, 0.40821073),
-        std=(0.26862954, 0.26130258, 0.27577711),
-    ),
+    "qwen3_vl": _Family("Qwen3VL", "Qwen3VLVideoProcessor", 16, (0.5,) * 3, (0.5,) * 3),
+    "qwen2_5_vl": _Family("Qwen2_5_VL", "Qwen2VLVideoProcessor", 14, _CLIP_MEAN, _CLIP_STD),
 }
 
 
@@ -266,7 +251,7 @@ def _processor(family: str, tokenizer: Any, min_pixels: int, max_pixels: int) ->
         image_std=list(fam.std),
     )
     video_cls = getattr(transformers, fam.video_processor)
-    return getattr(transformers, fam.processor)(
+    return fam.cls("Processor")(
         image_processor=image_processor,
         tokenizer=tokenizer,
         video_processor=video_cls(patch_size=fam.patch, merge_size=2, temporal_patch_size=2),
@@ -287,19 +272,18 @@ def build_tiny_vlm(config: TinyVLMConfig | None = None, **overrides: Any) -> tup
             (``build_tiny_vlm(family="qwen2_5_vl")``).
     """
     import torch
-    import transformers
 
     cfg = replace(config or TinyVLMConfig(), **overrides)
     fam = _FAMILIES[cfg.family]
     tokenizer = build_tokenizer(cfg.vocab_size)
     ids = _token_ids(tokenizer)
-    model_cfg = getattr(transformers, fam.config)(
+    model_cfg = fam.cls("Config")(
         text_config=_text_config(cfg, len(tokenizer), ids),
         vision_config=_vision_config(cfg),
         **_vision_token_ids(ids),
     )
     torch.manual_seed(cfg.seed)
-    model = getattr(transformers, fam.model)(model_cfg)
+    model = fam.cls("ForConditionalGeneration")(model_cfg)
     processor = _processor(cfg.family, tokenizer, cfg.min_pixels, cfg.max_pixels)
     _set_generation_ids(model, ids)
     model.eval()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +61,22 @@ def _balance(text: str) -> tuple[str, bool]:
     return (text.rstrip().rstrip(",") + tail, True) if tail else (text, False)
 
 
+def _python_literals(text: str) -> str:
+    return re.sub(
+        r"\bTrue\b", "true", re.sub(r"\bFalse\b", "false", re.sub(r"\bNone\b", "null", text))
+    )
+
+
+#: The repairs :func:`loads_lenient` tries, in order: (what it says it did, the rewrite).
+_REPAIRS: tuple[tuple[str, Callable[[str], str]], ...] = (
+    ("single quotes", lambda t: t if '"' in t else t.replace("'", '"')),
+    ("Python literals", _python_literals),
+    ("unquoted keys", lambda t: re.sub(r"([{,]\s*)([A-Za-z_][\w ]*?)\s*:", r'\1"\2":', t)),
+    ("closed unterminated brackets", lambda t: _balance(t)[0]),
+    ("trailing comma", lambda t: re.sub(r",\s*([}\]])", r"\1", t)),
+)
+
+
 def loads_lenient(text: str) -> tuple[Any, list[str]]:
     """Parse JSON that a language model wrote, repairing common slips.
 
@@ -87,27 +103,11 @@ def loads_lenient(text: str) -> tuple[Any, list[str]]:
         body = body[: end + 1]
         repairs.append("dropped text after the JSON object")
     fixed = body
-    if "'" in fixed and '"' not in fixed:
-        fixed = fixed.replace("'", '"')
-        repairs.append("single quotes")
-    py = re.sub(
-        r"\bTrue\b", "true", re.sub(r"\bFalse\b", "false", re.sub(r"\bNone\b", "null", fixed))
-    )
-    if py != fixed:
-        fixed = py
-        repairs.append("Python literals")
-    keyed = re.sub(r"([{,]\s*)([A-Za-z_][\w ]*?)\s*:", r'\1"\2":', fixed)
-    if keyed != fixed:
-        fixed = keyed
-        repairs.append("unquoted keys")
-    balanced, closed = _balance(fixed)
-    if closed:
-        fixed = balanced
-        repairs.append("closed unterminated brackets")
-    trimmed = re.sub(r",\s*([}\]])", r"\1", fixed)
-    if trimmed != fixed:
-        fixed = trimmed
-        repairs.append("trailing comma")
+    for name, step in _REPAIRS:
+        repaired = step(fixed)
+        if repaired != fixed:
+            fixed = repaired
+            repairs.append(name)
     try:
         return json.loads(fixed), repairs
     except json.JSONDecodeError:

@@ -1,22 +1,9 @@
 """VLM backends behind one registry: ``openai`` (any OpenAI-compatible endpoint) and
-``transformers`` (a local Hugging Face model); packages above add theirs (the agent's ``expert``)."""
+``transformers`` (a local Hugging Face model); packages above add theirs (the agent's ``expert``).
 
-from facscope.vlm.backends.base import (
-    BACKENDS,
-    Backend,
-    Generation,
-    GenerationRequest,
-    create_backend,
-    list_backends,
-    message_images,
-)
+The names are those of :mod:`facscope.vlm.backends.base` (``Backend``, ``Generation``,
+``GenerationRequest``, ``BACKENDS``, ``create_backend``, ``list_backends``, ``message_images``…).
+"""
 
-__all__ = [
-    "BACKENDS",
-    "Backend",
-    "Generation",
-    "GenerationRequest",
-    "create_backend",
-    "list_backends",
-    "message_images",
-]
+from facscope.vlm.backends.base import *  # noqa: F403
+from facscope.vlm.backends.base import __all__  # noqa: F401
