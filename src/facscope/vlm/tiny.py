@@ -39,10 +39,9 @@ __all__ = [
 
 FAMILIES = ("qwen3_vl", "qwen2_5_vl")
 #: Special tokens of the Qwen-VL vocabulary (decoding with skip_special_tokens drops them).
-SPECIAL_TOKENS = tuple(
-    f"<|{name}|>"
-    for name in "endoftext im_start im_end vision_start vision_end image_pad video_pad".split()
-)
+_TEXT_SPECIAL = ("endoftext", "im_start", "im_end")
+_VISION_SPECIAL = ("vision_start", "vision_end", "image_pad", "video_pad")
+SPECIAL_TOKENS = tuple(f"<|{name}|>" for name in (*_TEXT_SPECIAL, *_VISION_SPECIAL))
 #: Added but NOT special: decoding must keep them, or tool calls could never be parsed.
 TOOL_TOKENS = ("<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>")
 
