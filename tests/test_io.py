@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from facscope.errors import FacscopeError, ImageDecodeError, InputFileError
-from facscope.io import atomic_path, load_image, save_image, to_rgb_uint8, write_json
+from facscope.io import (
+    VIDEO_SUFFIXES,
+    JsonlLog,
+    atomic_path,
+    is_image,
+    is_video,
+    load_image,
+    save_image,
+    to_rgb_uint8,
+    write_json,
+)
 
 
 @pytest.fixture
@@ -168,3 +180,59 @@ def test_atomic_dir_replaces_whole_or_not_at_all(tmp_path):
         raise RuntimeError("killed")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     assert sorted(p.name for p in dest.iterdir()) == ["a.txt"]
+
+
+@pytest.mark.parametrize(
+    ("name", "video", "image"),
+    [
+        ("a.mp4", True, False),
+        ("a.MPG", True, False),
+        ("a.mpeg", True, False),
+        ("a.wmv", True, False),
+        ("a.png", False, True),
+        ("a.JPEG", False, True),
+        ("frames", False, False),
+        ("a.txt", False, False),
+    ],
+)
+def test_is_video_and_is_image_by_suffix(name, video, image):
+    assert is_video(name) is video and is_video(Path(name)) is video
+    assert is_image(name) is image
+
+
+def test_one_video_suffix_list_everywhere():
+    from facscope.data import generic
+
+    assert generic.VIDEO_SUFFIXES is VIDEO_SUFFIXES
+    assert {".mpg", ".mpeg", ".m4v", ".wmv"} <= set(VIDEO_SUFFIXES)
+
+
+def test_jsonl_log_appends_whole_lines_and_reads_them_back(tmp_path):
+    log = JsonlLog(tmp_path / "sub" / "log.jsonl")
+    assert log.records() == [] and log.latest() == {}
+    log.append({"id": "a", "v": 1}, {"id": 2, "v": "é"})
+    log.append()  # nothing to write
+    log.append({"id": "a", "v": 3}, {"no_id": True})
+    assert (tmp_path / "sub" / "log.jsonl").read_text(encoding="utf-8") == (
+        '{"id": "a", "v": 1}\n{"id": 2, "v": "é"}\n{"id": "a", "v": 3}\n{"no_id": true}\n'
+    )
+    assert [r.get("v") for r in log.records()] == [1, "é", 3, None]
+    assert log.latest() == {"a": {"id": "a", "v": 3}, "2": {"id": 2, "v": "é"}}
+    log.append({"id": "b", "v": "é"}, ensure_ascii=True)
+    assert log.path.read_text(encoding="utf-8").endswith('{"id": "b", "v": "\\u00e9"}\n')
+
+
+def test_jsonl_log_skips_a_torn_last_line_and_resumes_after_repair(tmp_path):
+    path = tmp_path / "log.jsonl"
+    path.write_text('{"id": "a"}\n\n{"id": "b", "text": "line\u2028sep"}\n{"id": "c", "te', "utf-8")
+    log = JsonlLog(path, key="id")
+    assert list(log.latest()) == ["a", "b"]  # U+2028 inside a string does not split a line
+    assert log.repair() is log
+    assert path.read_text("utf-8").endswith('sep"}\n')
+    log.append({"id": "c"})
+    assert list(log.latest()) == ["a", "b", "c"]
+    before = path.read_bytes()
+    log.repair()  # a whole file is left as it is
+    assert path.read_bytes() == before
+    JsonlLog(tmp_path / "missing.jsonl").repair()  # nothing to repair
+    assert not (tmp_path / "missing.jsonl").exists()

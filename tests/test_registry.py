@@ -1,6 +1,6 @@
 import pytest
 
-from facscope.errors import ConfigError
+from facscope.errors import ConfigError, FacscopeDeprecationWarning
 from facscope.registry import Registry
 
 
@@ -32,3 +32,30 @@ def test_duplicate_registration_is_refused():
     reg.register("a")(dict)
     with pytest.raises(ConfigError, match="already registered"):
         reg.register("a")(list)
+
+
+def test_names_follow_one_style_and_former_names_warn():
+    reg: Registry[object] = Registry("thing")
+    with pytest.raises(ConfigError, match="registry style"):
+        reg.register("two-words")(object)
+    reg.register("two_words.tag")(dict)
+    reg.alias("two-words", "two_words.tag")
+    assert "two-words" in reg and reg.names() == ["two_words.tag"]
+    with pytest.warns(FacscopeDeprecationWarning, match="renamed 'two_words.tag'"):
+        assert reg.get("Two-Words") is dict
+    with pytest.raises(ConfigError, match="unregistered"):
+        reg.alias("old", "missing")
+
+
+def test_every_builtin_registry_uses_the_style_and_old_names_still_work():
+    import facscope.data
+    from facscope.eval.protocols import PROTOCOLS
+    from facscope.motion.flow import FLOWS, create_flow
+    from facscope.registry import NAME_STYLE
+
+    for reg in (FLOWS, PROTOCOLS, facscope.data.DATASETS):
+        assert all(NAME_STYLE.fullmatch(n) for n in reg.names()), reg.names()
+    with pytest.warns(FacscopeDeprecationWarning):
+        assert type(create_flow("tvl1-skimage")) is type(create_flow("tvl1.skimage"))
+    with pytest.warns(FacscopeDeprecationWarning):
+        assert PROTOCOLS.get("cross-dataset") is PROTOCOLS.get("cross_dataset")

@@ -13,7 +13,9 @@ __all__ = [
     "ConfigError",
     "DatasetError",
     "FaceNotFoundError",
+    "FacscopeConfigWarning",
     "FacscopeDataWarning",
+    "FacscopeDeprecationWarning",
     "FacscopeError",
     "ImageDecodeError",
     "InputFileError",
@@ -67,3 +69,8 @@ class FacscopeDataWarning(UserWarning):
 class FacscopeConfigWarning(UserWarning):
     """A valid setting that is likely to defeat the run (e.g. a token budget too short for the
     episodes the model is taught to write)."""
+
+
+class FacscopeDeprecationWarning(FutureWarning):
+    """A former name (of a registered implementation, an option or a config key) was used; it
+    still works and is mapped to its new name. A ``FutureWarning``, so users see it by default."""

@@ -26,10 +26,13 @@ from facscope.errors import ConfigError, ImageDecodeError, InputFileError
 __all__ = [
     "IMAGE_SUFFIXES",
     "MAX_IMAGE_PIXELS",
+    "JsonlLog",
     "atomic_dir",
     "atomic_path",
     "frame_gaps",
     "frame_number",
+    "is_image",
+    "is_video",
     "list_frames",
     "load_image",
     "save_image",
@@ -39,8 +42,22 @@ __all__ = [
 ]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+#: File suffixes treated as videos (anything PyAV/FFmpeg decodes works; these are recognised
+#: by name when a path could be either a video or something else). The one list every command
+#: and dataset loader uses.
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".m4v", ".wmv")
 #: Images above this many pixels are refused rather than exhausting memory (about 16k × 16k).
 MAX_IMAGE_PIXELS = 268_435_456
+
+
+def is_video(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names a video file by its suffix (case-insensitive, see VIDEO_SUFFIXES)."""
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def is_image(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names an image file by its suffix (case-insensitive, see IMAGE_SUFFIXES)."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
 
 def check_file(path: str | os.PathLike[str], what: str = "a file") -> Path:
@@ -240,6 +257,74 @@ def write_json(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 2
 
 
 # --------------------------------------------------------------------------------------------
+# Resumable JSON-lines logs
+
+
+class JsonlLog:
+    """An append-only JSON-lines file of records, the one format of every resumable output.
+
+    Each :meth:`append` writes whole lines (UTF-8, one JSON object each) and flushes and fsyncs
+    them before returning, so a record on disk is a finished one. A kill mid-write leaves at most
+    a torn last line: the readers skip it and :meth:`repair` cuts it before a run appends again,
+    so the next record starts on its own line.
+
+    Args:
+        path: the ``.jsonl`` file (created on the first append, with its folder).
+        key: the field that names a record (:meth:`latest`).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, key: str = "id") -> None:
+        self.path = Path(path)
+        self.key = key
+
+    def repair(self) -> JsonlLog:
+        """Cut a partial last line (no newline at the end of the file); returns ``self``."""
+        if not self.path.is_file() or self.path.stat().st_size == 0:
+            return self
+        with self.path.open("rb+") as f:
+            data = f.read()
+            if not data.endswith(b"\n"):
+                f.truncate(data.rfind(b"\n") + 1)
+        return self
+
+    def append(self, *records: dict[str, Any], ensure_ascii: bool = False) -> None:
+        """Write ``records`` as lines, then flush and fsync (nothing is written for none).
+
+        ``ensure_ascii`` escapes non-ASCII characters (``\\u00e9``) instead of writing UTF-8."""
+        if not records:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            for r in records:
+                f.write(json.dumps(r, ensure_ascii=ensure_ascii) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def records(self) -> list[Any]:
+        """Every complete line's value in file order; blank and broken lines are skipped."""
+        if not self.path.is_file():
+            return []
+        out = []
+        with self.path.open(encoding="utf-8") as f:
+            for line in f:  # file lines split at newlines only (not at U+2028 inside a string)
+                if not line.strip():
+                    continue
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+        return out
+
+    def latest(self) -> dict[str, dict[str, Any]]:
+        """The last record of each key value (as a string); records without the key are skipped."""
+        out: dict[str, dict[str, Any]] = {}
+        for r in self.records():
+            if isinstance(r, dict) and self.key in r:
+                out[str(r[self.key])] = r
+        return out
+
+
+# --------------------------------------------------------------------------------------------
 # Frame folders
 
 _LAST_INT = re.compile(r"(\d+)(?!.*\d)")
@@ -285,10 +370,6 @@ def frame_gaps(numbers: list[int]) -> list[tuple[int, int]]:
 
 # --------------------------------------------------------------------------------------------
 # Videos (PyAV, the ``video`` extra)
-
-#: File suffixes treated as videos (anything PyAV/FFmpeg decodes works; these are recognised
-#: by name when a path could be either a video or something else).
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".m4v", ".wmv")
 
 
 def _import_av() -> Any:

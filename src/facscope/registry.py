@@ -1,15 +1,26 @@
-"""One small registry, used wherever a user names an implementation in a string."""
+"""One small registry, used wherever a user names an implementation in a string.
+
+Registered names follow one style (timm's): lower-case words joined by ``_``, and a ``.tag``
+for a variant of another entry (``tvl1.fine``: TV-L1 with tuned parameters; ``tvl1.skimage``:
+scikit-image's TV-L1; ``smic.hs``: one camera of SMIC). A name that changed stays accepted as an
+alias that warns (:class:`FacscopeDeprecationWarning`), since configs in the wild use it.
+"""
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-from facscope.errors import ConfigError
+from facscope.errors import ConfigError, FacscopeDeprecationWarning
 
 T = TypeVar("T")
 
-__all__ = ["Registry"]
+__all__ = ["NAME_STYLE", "Registry"]
+
+#: The registered-name style: snake_case words, optionally ``.tag`` variants of them.
+NAME_STYLE = re.compile(r"[a-z0-9]+(_[a-z0-9]+)*(\.[a-z0-9]+(_[a-z0-9]+)*)*")
 
 
 class Registry(Generic[T]):
@@ -26,12 +37,19 @@ class Registry(Generic[T]):
         self.kind = kind
         self._entries: dict[str, Callable[..., T]] = {}
         self._help: dict[str, str] = {}
+        self._aliases: dict[str, str] = {}
 
     def register(
         self, name: str, *, help: str | None = None
     ) -> Callable[[Callable[..., T]], Callable[..., T]]:
-        """Decorator that registers ``factory`` under ``name`` (lower-case, unique)."""
+        """Decorator that registers ``factory`` under ``name`` (lower-case, unique, in
+        :data:`NAME_STYLE`)."""
         key = name.lower()
+        if not NAME_STYLE.fullmatch(key):
+            raise ConfigError(
+                f"{self.kind} name {name!r} is not in the registry style (snake_case words, "
+                "'.tag' for a variant)"
+            )
 
         def deco(factory: Callable[..., T]) -> Callable[..., T]:
             if key in self._entries and self._entries[key] is not factory:
@@ -43,9 +61,28 @@ class Registry(Generic[T]):
 
         return deco
 
+    def alias(self, old: str, new: str) -> None:
+        """Accept the former name ``old`` for the entry ``new``, with a deprecation warning."""
+        if new.lower() not in self._entries:
+            raise ConfigError(f"{self.kind} alias {old!r} points to unregistered {new!r}")
+        self._aliases[old.lower()] = new.lower()
+
+    def canonical(self, name: str) -> str:
+        """The registered name for ``name`` (lower-cased; a former name warns and is mapped)."""
+        key = str(name).lower()
+        new = self._aliases.get(key)
+        if new is not None:
+            warnings.warn(
+                f"{self.kind} {name!r} was renamed {new!r}; the old name will be removed",
+                FacscopeDeprecationWarning,
+                stacklevel=3,
+            )
+            return new
+        return key
+
     def get(self, name: str) -> Callable[..., T]:
         """Return the factory registered as ``name``; a clear :class:`ConfigError` otherwise."""
-        key = str(name).lower()
+        key = self.canonical(name)
         if key not in self._entries:
             raise ConfigError(f"{self.kind} must be one of {self.names()}; got {name!r}")
         return self._entries[key]
@@ -62,7 +99,9 @@ class Registry(Generic[T]):
         return {k: self._help[k] for k in self.names()}
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._entries
+        return isinstance(name, str) and (
+            name.lower() in self._entries or name.lower() in self._aliases
+        )
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())

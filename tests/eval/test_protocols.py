@@ -173,7 +173,7 @@ def composite() -> Dataset:
 
 def test_split_dataset_by_name(composite):
     ds = composite
-    assert {"loso", "megc2019", "kfold", "official", "cross-dataset", "lodo"} <= set(PROTOCOLS)
+    assert {"loso", "megc2019", "kfold", "official", "cross_dataset", "lodo"} <= set(PROTOCOLS)
     folds = list(split_dataset(ds, "megc2019", val=0.2, seed=0))
     assert len(folds) == len(set(ds.groups()))
     assert Counter(np.concatenate([f.test for f in folds]).tolist()) == Counter(range(len(ds)))
@@ -181,7 +181,7 @@ def test_split_dataset_by_name(composite):
     assert folds[0].name.split("=", 1)[1] not in set(sub.groups())
     kf = list(split_dataset(ds, "kfold", k=3))
     assert len(kf) == 3
-    (cx,) = split_dataset(ds, "cross-dataset", train=["casme2", "samm"], test="smic")
+    (cx,) = split_dataset(ds, "cross_dataset", train=["casme2", "samm"], test="smic")
     assert {ds[i].dataset for i in cx.test} == {"smic"}
     with pytest.raises(ConfigError, match="needs Sample.meta"):
         list(split_dataset(ds, "official"))

@@ -600,3 +600,12 @@ def test_infer_emotion_is_argmax(aus: frozenset[int]) -> None:
         assert math.isclose(
             emotion_scores(aus, metric="f1")[result], max(emotion_scores(aus, metric="f1").values())
         )
+
+
+def test_me_aus_has_one_home_in_facs():
+    from facscope.eval import metrics
+    from facscope.facs import ME_AUS
+    from facscope.mellm import mevqa
+
+    assert ME_AUS == (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17)
+    assert metrics.ME_AUS is ME_AUS and mevqa.ME_AUS is ME_AUS

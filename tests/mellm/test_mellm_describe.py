@@ -12,13 +12,13 @@ from facscope.mellm.answer import parse_answer_line
 from facscope.mellm.describe import DescribeOptions, au_phrase, describe
 from facscope.mellm.parse import mentioned_aus, mentioned_emotions
 from facscope.mellm.regions import (
-    Motion,
     main_regions,
     moving_regions,
     read_region_stats,
     regions_prose,
 )
 from facscope.motion.colormap import LEGEND
+from facscope.motion.stats import RegionMotion
 
 REGIONS = (
     "forehead", "right_brow", "left_brow", "glabella", "right_eye", "left_eye", "nose",
@@ -35,7 +35,7 @@ LABELS = (
 )  # fmt: skip
 
 
-def _stats(values: dict[str, tuple[float, str]]) -> list[Motion]:
+def _stats(values: dict[str, tuple[float, str]]) -> list[RegionMotion]:
     return read_region_stats(
         [
             {"region": r, "mean": m, "max": 2 * m, "direction": d, "angle": None}

@@ -14,7 +14,7 @@ from facscope.mellm.evaluate import (
     label_scores,
     read_mevqa,
 )
-from facscope.mellm.predict import PredictOptions, load_items, predict, read_predictions
+from facscope.mellm.predict import PredictOptions, load_items, predict, read_generated
 from facscope.mellm.records import read_records
 from facscope.mellm.splits import Split
 from facscope.vlm.backends.base import Backend, Generation
@@ -55,7 +55,7 @@ def test_perfect_answers_score_one(build_dir, tmp_path):
     res = predict(build_dir, tmp_path / "p.jsonl", backend, progress=False)
     assert (res.total, res.generated, res.errors) == (len(read_records(build_dir)), res.total, 0)
     assert all(n == 1 for _, n in backend.seen)  # the colour map reached the backend
-    report = evaluate_describe(read_records(build_dir), read_predictions(tmp_path / "p.jsonl"))
+    report = evaluate_describe(read_records(build_dir), read_generated(tmp_path / "p.jsonl"))
     assert report["fine"]["uf1"] == 1.0 and report["fine"]["uar"] == 1.0
     assert report["coarse"]["uf1"] == pytest.approx(1.0) or report["coarse"]["n"] == 0
     assert report["au"]["exact_set"] == 1.0 and report["parse"] == {"ok": report["n"]}
@@ -81,12 +81,12 @@ def test_errors_are_recorded_and_retried(build_dir, tmp_path):
     prompt = read_records(build_dir)[0].prompt  # every item has this prompt: all fail
     res = predict(build_dir, out, Scripted(_oracle(build_dir), fail_on=prompt), progress=False)
     assert res.errors == res.total
-    preds = read_predictions(out)
+    preds = read_generated(out)
     assert sum(bool(p["error"]) for p in preds.values()) == res.errors
     fixed = predict(build_dir, out, Scripted(_oracle(build_dir)), options=PredictOptions(retry_errors=True),
                     progress=False)  # fmt: skip
     assert fixed.generated == res.errors
-    assert not any(p["error"] for p in read_predictions(out).values())
+    assert not any(p["error"] for p in read_generated(out).values())
 
 
 def test_split_restricts_to_the_test_subjects(build_dir, tmp_path):

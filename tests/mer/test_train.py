@@ -4,7 +4,6 @@ run resumed bit-for-bit, and ``accelerate launch``."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -22,11 +21,13 @@ from facscope.cli.main import cli
 from facscope.errors import ConfigError
 from facscope.eval.metrics import classification_scores
 from facscope.eval.predictions import read_predictions
+from facscope.mer.callbacks import FoldCallback
 from facscope.mer.config import TrainConfig, load_config
-from facscope.mer.fold import loader_workers
-from facscope.mer.train import EXIT_AFTER_STEPS_ENV, train
+from facscope.mer.loader import loader_workers
+from facscope.mer.train import train
 
 ROOT = Path(__file__).resolve().parents[2]
+KILL_RUN = Path(__file__).with_name("_kill_run.py")  # trains with a callback that exits
 
 
 @pytest.fixture(scope="module")
@@ -120,10 +121,10 @@ def test_killed_run_resumes_to_identical_results(workdir, reference):
     cfg = base_config(workdir, "killed")
     cfg_file = Path(cfg.output_dir).with_suffix(".yaml")
     cfg_file.write_text(yaml.safe_dump({**vars(cfg), "classes": list(CLASSES)}))
-    env = {**os.environ, EXIT_AFTER_STEPS_ENV: "13"}  # 9 steps per fold: dies inside fold 1
+    # a real process, killed by os._exit (no cleanup) after 13 steps; 9 per fold: inside fold 1
     proc = subprocess.run(
-        [sys.executable, "-m", "facscope.cli", "mer", "train", "--config", str(cfg_file), "--quiet"],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [sys.executable, str(KILL_RUN), str(cfg_file), "13"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 3, proc.stderr[-2000:]
     out = Path(cfg.output_dir)
@@ -141,6 +142,36 @@ def test_killed_run_resumes_to_identical_results(workdir, reference):
         a, b = _state(Path(reference.output_dir), fold), _state(out, fold)
         assert all(torch.equal(a[k], b[k]) for k in a), f"fold {fold} weights differ"
     assert resumed.metrics["uf1"] == reference.metrics["uf1"]
+
+
+class _Notes(FoldCallback):
+    """Notes what the hooks are told, and whether the epoch's checkpoint is already written."""
+
+    def __init__(self, out: Path) -> None:
+        self.out, self.steps, self.epochs = out, [], []
+
+    def on_step_end(self, state):
+        self.steps.append((state.fold, state.epoch, state.global_step))
+
+    def on_epoch_end(self, state, record):
+        ck = torch.load(self.out / f"fold_{state.fold:02d}" / "checkpoint.pt", weights_only=True)
+        self.epochs.append((state.fold, dict(record), ck["epoch"]))
+
+
+def test_callbacks_are_told_every_step_and_epoch_and_change_no_result(workdir, reference):
+    cfg = base_config(workdir, "callbacks")
+    notes = _Notes(Path(cfg.output_dir))
+    result = train(cfg, progress=False, callbacks=[notes])
+    assert np.array_equal(result.predictions.probs, reference.predictions.probs)
+    assert [s[2] for s in notes.steps] == list(range(1, len(notes.steps) + 1))
+    for fold in range(3):
+        hist = json.loads((Path(cfg.output_dir) / f"fold_{fold:02d}" / "history.json").read_text())
+        told = [(rec, ck) for f, rec, ck in notes.epochs if f == fold]
+        assert [rec for rec, _ in told] == hist
+        assert [ck for _, ck in told] == [h["epoch"] for h in hist]  # written before the hook
+        for h in hist:
+            steps = [s for s in notes.steps if s[:2] == (fold, h["epoch"])]
+            assert len(steps) == h["steps"]
 
 
 def test_max_steps_stops_cleanly_and_the_rerun_skips_finished_folds(workdir, reference):

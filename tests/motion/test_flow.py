@@ -25,7 +25,7 @@ def shifted(image: np.ndarray, dx: float, dy: float) -> np.ndarray:
 
 
 def test_registry_lists_the_documented_methods():
-    assert {"tvl1", "dis", "farneback", "tvl1-skimage", "ilk-skimage"} <= set(list_flows())
+    assert {"tvl1", "dis", "farneback", "tvl1.skimage", "ilk.skimage"} <= set(list_flows())
     assert all(FLOWS.describe()[n] for n in list_flows())
 
 
@@ -40,7 +40,7 @@ def test_subpixel_translation_recovered_with_the_right_signs(method, textured):
     assert np.allclose(np.median(inner, axis=0), d, atol=0.12), np.median(inner, axis=0)
 
 
-@pytest.mark.parametrize("method", ["tvl1", "tvl1-skimage", "farneback"])
+@pytest.mark.parametrize("method", ["tvl1", "tvl1.skimage", "farneback"])
 def test_smooth_local_field_error_is_small(method, textured):
     gx, gy = np.meshgrid(np.arange(128) + 0.5, np.arange(128) + 0.5)
     bump = np.exp(-((gx - 64) ** 2 + (gy - 64) ** 2) / (2 * 18.0**2))

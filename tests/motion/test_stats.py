@@ -97,3 +97,21 @@ def test_mellm29_approximation():
     assert len(stats) == 29 and all(s.pixels >= 49 for s in stats)
     with pytest.raises(ConfigError, match="region_set"):
         region_stats(np.zeros((8, 8, 2), np.float32), region_set="dense68")
+
+
+def test_region_motion_is_the_one_typed_record():
+    from facscope.motion.stats import RegionMotion
+
+    rec = region_stats(np.zeros((64, 64, 2), np.float32))[0]
+    assert rec.still and rec.compass is None
+    assert RegionMotion.from_dict(json.loads(json.dumps(rec.to_dict()))) == rec
+    moving = RegionMotion(region="chin", mean=1, max=2, direction="up", angle=90)
+    assert moving.compass == "up" and not moving.still
+    mixed = RegionMotion.from_dict({"mean": 1, "max": 2, "direction": None}, region="mouth")
+    assert mixed.direction == "no clear dominant direction" and mixed.compass is None
+    assert not mixed.still and mixed.concentration is None and mixed.pixels is None
+    assert RegionMotion.from_dict({"region": "nose", "mean": 1, "max": 1, "direction": "NE"})
+    with pytest.raises(ConfigError, match="mean"):
+        RegionMotion.from_dict({"region": "mouth", "direction": "up"})
+    with pytest.raises(ConfigError, match="region name"):
+        RegionMotion.from_dict({"mean": 1, "max": 1, "direction": "up"})

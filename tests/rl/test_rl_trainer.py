@@ -26,6 +26,7 @@ import math
 import pytest
 
 from facscope.errors import ConfigError
+from facscope.rl.methods import RL_METHODS
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("trl")
@@ -297,3 +298,39 @@ def test_trl_internals_guard(monkeypatch):
     monkeypatch.setattr(GRPOTrainer, "_calculate_rewards", changed)
     with pytest.raises(ConfigError, match="_calculate_rewards"):
         check_trl_internals()
+
+
+@pytest.mark.parametrize("name", RL_METHODS.names())
+def test_create_trainer_builds_every_registered_method(name, tiny_vlm, synthetic_rows, tmp_path):
+    from facscope.agent.tools import ToolsConfig
+    from facscope.rl.data import rl_dataset, rl_rows
+    from facscope.rl.env import env_factory
+    from facscope.rl.trainer import create_trainer
+
+    model, processor = tiny_vlm
+    strategy = RL_METHODS.get(name)
+    tools = ToolsConfig(view_size=32, max_zooms=2)
+    rows = rl_rows(synthetic_rows, tools_config=tools, passive=not strategy.tools)
+    trainer = create_trainer(
+        name,
+        model=model,
+        args={"output_dir": str(tmp_path), "use_cpu": True, "report_to": "none"},
+        train_dataset=rl_dataset(rows),
+        processing_class=processor,
+        environment_factory=env_factory(tools) if strategy.tools else None,
+    )
+    assert type(trainer.rl_method) is strategy and trainer.args.method == name
+    assert trainer.credit.utility == (name == "ucgrpo")
+    extra = {"tool_bonus": ["tool_bonus_reward"], "adatooler": ["tool_benefit_reward"]}
+    assert trainer.reward_func_names[4:] == extra.get(name, [])
+
+
+def test_create_trainer_refuses_unknown_or_mismatched_methods(tiny_vlm, tmp_path):
+    from facscope.rl.trainer import UCGRPOConfig, create_trainer
+
+    model, _ = tiny_vlm
+    with pytest.raises(ConfigError, match=r"RL method must be one of \[.*\]; got 'deepeyes'"):
+        create_trainer("deepeyes", model=model, args={"output_dir": str(tmp_path)})
+    args = UCGRPOConfig(output_dir=str(tmp_path), use_cpu=True, method="grpo", report_to="none")
+    with pytest.raises(ConfigError, match="method 'grpo'"):
+        create_trainer("acof", model=model, args=args)

@@ -16,8 +16,6 @@ Samples whose label is outside the list are not scored.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -29,6 +27,7 @@ import numpy as np
 from facscope.agent.loop import Agent, AgentInput
 from facscope.errors import ConfigError
 from facscope.facs import FER7, ME7
+from facscope.io import JsonlLog
 
 __all__ = [
     "CLASS_SETS",
@@ -83,39 +82,7 @@ def sample_input(sample: Any) -> AgentInput:
 
 def read_results(path: str | Path) -> list[dict[str, Any]]:
     """The records of a results JSONL file (a torn last line from a kill is ignored)."""
-    p = Path(path)
-    if not p.exists():
-        return []
-    out = []
-    with p.open(encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return out
-
-
-def _drop_torn_tail(path: Path) -> None:
-    """Cut a partial last line (a kill mid-write) so the next record starts on its own line."""
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    with path.open("rb+") as f:
-        data = f.read()
-        if data.endswith(b"\n"):
-            return
-        f.truncate(data.rfind(b"\n") + 1)
-
-
-def _append(path: Path, records: Sequence[dict[str, Any]]) -> None:
-    with path.open("a", encoding="utf-8") as f:
-        for r in records:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    return JsonlLog(path).records()
 
 
 def _base_record(sample: Any) -> dict[str, Any]:
@@ -177,9 +144,8 @@ def evaluate_agent(
         raise ConfigError(f"limit must be >= 1; got {limit}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    results = out / "results.jsonl"
-    _drop_torn_tail(results)
-    done = {r.get("id") for r in read_results(results)}
+    results = JsonlLog(out / "results.jsonl").repair()
+    done = {r.get("id") for r in results.records()}
     todo = []
     for i, sample in enumerate(samples):
         if limit is not None and i >= limit:
@@ -220,10 +186,10 @@ def evaluate_agent(
                         c if c.isalnum() or c in "-_." else "_" for c in chunk[k].sample_id
                     )
                     write_json(out / "traces" / f"{name}.json", ep.to_dict())
-        _append(results, [lines[k] for k in sorted(lines)])
+        results.append(*(lines[k] for k in sorted(lines)))
         bar.update(len(chunk))
     bar.close()
-    metrics = summarize(read_results(results), classes=classes)
+    metrics = summarize(results.records(), classes=classes)
     write_json(out / "metrics.json", metrics)
     return metrics
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from facscope.agent.coords import BoxFrame
-from facscope.agent.records import ToolError
+from facscope.agent.tool_records import ToolError
 from facscope.errors import ConfigError
 
 __all__ = ["as_rgb", "check_box", "clip_box", "clip_frames", "coerce_argument", "resize_longest"]

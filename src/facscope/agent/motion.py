@@ -15,15 +15,27 @@ from typing import Any
 import numpy as np
 
 from facscope.errors import ConfigError
+from facscope.facs.directions import DOWNWARD, UPWARD, outward_compass
+from facscope.motion.stats import RegionMotion
 
 __all__ = ["MOTION_RULES", "motion_aus", "motion_evidence"]
 
-_UP = ("up", "up-left", "up-right")
-_DOWN = ("down", "down-left", "down-right")
+_UP, _DOWN = UPWARD, DOWNWARD
+
+
+def _lip_corner(side: str) -> tuple[tuple[tuple[str, ...], tuple[int, ...], str], ...]:
+    out = outward_compass(side)
+    return (
+        (("up", f"up-{out}"), (12,), "lip corner pulled up and out"),
+        (_DOWN, (15,), "lip corner pulled down"),
+        ((out,), (20,), "lip corner stretched outward"),
+    )
+
 
 #: region → ((directions, AUs, evidence), ...). Directions are the statistics' compass names in
-#: image space (``up`` is up; ``left`` is the viewer's left). The subject's right side is on the
-#: viewer's left, so "outward" is ``left`` for ``right_*`` regions and ``right`` for ``left_*``.
+#: image space (:data:`facscope.facs.directions.COMPASS`: ``up`` is up; ``left`` is the viewer's
+#: left). The subject's right side is on the viewer's left, so "outward" is ``left`` for
+#: ``right_*`` regions and ``right`` for ``left_*`` (:func:`~facscope.facs.outward_compass`).
 MOTION_RULES: Mapping[str, tuple[tuple[tuple[str, ...], tuple[int, ...], str], ...]] = {
     "glabella": ((_UP, (1,), "inner brows rise"), (_DOWN, (4,), "brows pulled down")),
     "right_brow": ((_UP, (1, 2), "brow rises"), (_DOWN, (4,), "brow lowered")),
@@ -35,22 +47,14 @@ MOTION_RULES: Mapping[str, tuple[tuple[tuple[str, ...], tuple[int, ...], str], .
     "nose": ((_UP, (9,), "nose wrinkles upward"),),
     "right_nasolabial": ((("up",), (10,), "upper lip raised straight up"),),
     "left_nasolabial": ((("up",), (10,), "upper lip raised straight up"),),
-    "right_lip_corner": (
-        (("up", "up-left"), (12,), "lip corner pulled up and out"),
-        (_DOWN, (15,), "lip corner pulled down"),
-        (("left",), (20,), "lip corner stretched outward"),
-    ),
-    "left_lip_corner": (
-        (("up", "up-right"), (12,), "lip corner pulled up and out"),
-        (_DOWN, (15,), "lip corner pulled down"),
-        (("right",), (20,), "lip corner stretched outward"),
-    ),
+    "right_lip_corner": _lip_corner("right"),
+    "left_lip_corner": _lip_corner("left"),
     "chin": ((_UP, (17,), "chin pushed up"), (_DOWN, (26,), "jaw drops")),
 }
 
 
 def motion_aus(
-    stats: Sequence[Mapping[str, Any]],
+    stats: Sequence[RegionMotion | Mapping[str, Any]],
     *,
     min_mean: float = 0.1,
     relative: float = 0.35,
@@ -62,18 +66,20 @@ def motion_aus(
     dominant direction. Its rule in :data:`MOTION_RULES` then names the AUs.
 
     Args:
-        stats: region statistics as dicts with ``region``, ``mean`` and ``direction`` (the
-            output of :func:`facscope.motion.stats.region_stats`, ``to_dict()``-ed).
+        stats: region statistics: :class:`~facscope.motion.stats.RegionMotion` records or their
+            ``to_dict()`` form as the ``motion_map`` tool returns it (``region``, ``mean`` and
+            ``direction`` are read).
         min_mean: absolute motion threshold in aligned-face pixels.
         relative: threshold relative to the most moving region.
     """
-    if not stats:
+    rows = [s.to_dict() if isinstance(s, RegionMotion) else s for s in stats]
+    if not rows:
         return (), []
-    peak = max(float(s.get("mean", 0.0)) for s in stats)
+    peak = max(float(s.get("mean", 0.0)) for s in rows)
     threshold = max(min_mean, relative * peak)
     found: set[int] = set()
     evidence = []
-    for s in sorted(stats, key=lambda s: -float(s.get("mean", 0.0))):
+    for s in sorted(rows, key=lambda s: -float(s.get("mean", 0.0))):
         rules = MOTION_RULES.get(str(s.get("region")))
         if not rules or float(s.get("mean", 0.0)) < threshold:
             continue

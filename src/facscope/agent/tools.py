@@ -34,7 +34,7 @@ from facscope.agent.inputs import (
     coerce_argument,
     resize_longest,
 )
-from facscope.agent.records import Blocks, ToolError, ToolRecord, error_blocks, recorded_tool
+from facscope.agent.tool_records import Blocks, ToolError, ToolRecord, error_blocks, recorded_tool
 from facscope.errors import ConfigError
 from facscope.face.regions import REGION_NAMES
 

@@ -8,76 +8,32 @@ from typing import Any
 
 import click
 
-from facscope.cli.common import IMAGE_ARG, echo_json
-
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+from facscope.cli.backend import BACKEND_FLAGS, backend_flag, backend_flags, build_backend
+from facscope.cli.common import IMAGE_ARG, apply_options, echo_json
+from facscope.io import is_video
 
 
 def backend_options(f: Any) -> Any:
     """The options that choose and configure an agent backend (shared with ``eval agent``)."""
+    model, base_url, api_key, download, device_map, dtype, temperature, timeout = backend_flags(
+        *BACKEND_FLAGS
+    )
     options = [
-        click.option("--backend", default="expert", show_default=True,
-                     help="expert (offline), openai (HTTP endpoint) or transformers (local VLM)."),
-        click.option("--model", help="Model id or local path (transformers), or model name (openai)."),
-        click.option("--base-url", help="OpenAI-compatible API root, e.g. http://localhost:8000/v1."),
-        click.option("--api-key", envvar="OPENAI_API_KEY", help="API key (default $OPENAI_API_KEY)."),
-        click.option("--allow-download", is_flag=True, help="Let transformers download the model."),
-        click.option("--device-map", help="transformers device_map, e.g. auto."),
-        click.option("--dtype", default="auto", show_default=True,
-                     type=click.Choice(["auto", "float32", "bfloat16", "float16"])),
+        backend_flag("expert", "expert (offline), openai (HTTP endpoint) or transformers (local VLM)."),
+        model, base_url, api_key, download, device_map, dtype,
         click.option("--tool-mode", default="text", show_default=True, type=click.Choice(["text", "native"]),
                      help="openai: tools in the prompt (text) or as the API's tools parameter."),
         click.option("--coordinates", default=None,
                      type=click.Choice(["pixels", "relative-1000"]),
                      help="How the model writes boxes (default: from the backend/model)."),
-        click.option("--temperature", default=0.0, show_default=True, type=float),
-        click.option("--timeout", default=120.0, show_default=True, type=float, help="openai: seconds per request."),
+        temperature, timeout,
         click.option("--mode", default="active", show_default=True, type=click.Choice(["active", "passive"]),
                      help="passive: no tools, one look at the aligned face (ablation)."),
         click.option("--max-turns", default=6, show_default=True, type=int),
         click.option("--max-zooms", default=3, show_default=True, type=int),
         click.option("--detector", default="mtcnn", show_default=True, help="Face detector of the tools."),
     ]  # fmt: skip
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
-def build_backend(opts: dict[str, Any], *, concurrency: int = 4) -> Any:
-    """The backend the options name, given only the options that backend takes."""
-    from facscope.agent import create_backend
-    from facscope.errors import ConfigError
-
-    name = opts["backend"].lower()
-    if name == "expert":
-        return create_backend("expert")
-    if name == "openai":
-        kw: dict[str, Any] = {
-            "model": opts.get("model") or "default",
-            "base_url": opts.get("base_url"),
-            "api_key": opts.get("api_key"),
-            "tool_mode": opts.get("tool_mode", "text"),
-            "temperature": opts.get("temperature", 0.0),
-            "timeout": opts.get("timeout", 120.0),
-            "concurrency": concurrency,
-        }
-        if opts.get("coordinates"):
-            kw["coordinates"] = opts["coordinates"]
-        return create_backend("openai", **kw)
-    if name == "transformers":
-        if not opts.get("model"):
-            raise ConfigError("--backend transformers needs --model <model id or local directory>")
-        kw = {
-            "model": opts["model"],
-            "allow_download": bool(opts.get("allow_download")),
-            "device_map": opts.get("device_map"),
-            "dtype": opts.get("dtype", "auto"),
-            "temperature": opts.get("temperature", 0.0),
-        }
-        if opts.get("coordinates"):
-            kw["coordinates"] = opts["coordinates"]
-        return create_backend("transformers", **kw)
-    return create_backend(name)
+    return apply_options(f, options)
 
 
 def build_agent(opts: dict[str, Any], backend: Any, **overrides: Any) -> Any:
@@ -100,7 +56,7 @@ def _load_input(
         from facscope.embedded import DEFAULT_IMAGE_NAME, default_image
 
         return {"image": default_image()}, DEFAULT_IMAGE_NAME
-    if path.is_dir() or path.suffix.lower() in VIDEO_SUFFIXES:
+    if path.is_dir() or is_video(path):
         from facscope.motion.clip import open_clip
 
         return {"clip": open_clip(path, fps=fps), "onset": onset, "apex": apex}, str(path)

@@ -1,8 +1,9 @@
-"""Helpers shared by CLI commands: inputs with an embedded default, JSON output."""
+"""Helpers shared by CLI commands: inputs with an embedded default, JSON output, option lists."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,17 @@ import numpy as np
 
 from facscope.errors import ConfigError, FaceNotFoundError
 from facscope.types import Face
+
+#: A click decorator (``click.option(...)``, ``click.argument(...)``).
+Decorator = Callable[[Any], Any]
+
+
+def apply_options(f: Any, options: Sequence[Decorator]) -> Any:
+    """Decorate ``f`` with ``options`` so that ``--help`` lists them in the given order."""
+    for option in reversed(options):
+        f = option(f)
+    return f
+
 
 IMAGE_ARG = click.argument("image", required=False, type=click.Path(dir_okay=True, path_type=Path))
 DETECTOR_OPT = click.option(

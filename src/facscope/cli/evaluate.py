@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from facscope.cli.analyze import backend_options, build_agent, build_backend
+from facscope.cli.analyze import backend_options, build_agent
+from facscope.cli.backend import build_backend
 
 
 @click.group("eval")

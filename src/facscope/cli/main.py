@@ -10,7 +10,12 @@ from typing import Any
 import click
 
 from facscope import __version__
-from facscope.errors import FacscopeConfigWarning, FacscopeDataWarning, FacscopeError
+from facscope.errors import (
+    FacscopeConfigWarning,
+    FacscopeDataWarning,
+    FacscopeDeprecationWarning,
+    FacscopeError,
+)
 
 #: command name → "module:attribute" of its click command (loaded on first use)
 COMMANDS: dict[str, str] = {
@@ -60,7 +65,9 @@ def _one_line_warnings(fallback: Any) -> Any:
     command-line user) and hands every other warning to ``fallback``."""
 
     def show(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
-        if issubclass(category, (FacscopeDataWarning, FacscopeConfigWarning)):
+        if issubclass(
+            category, (FacscopeDataWarning, FacscopeConfigWarning, FacscopeDeprecationWarning)
+        ):
             click.echo(f"facscope: warning: {message}", err=True)
         else:
             fallback(message, category, *args, **kw)

@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from facscope.cli.backend import BACKEND_FLAGS, backend_flag, backend_flags, build_backend
+from facscope.cli.common import apply_options
 from facscope.errors import ConfigError
 
 _MODES = ["colormap", "frames", "stats"]
@@ -37,9 +39,7 @@ def _build_options(f: Any) -> Any:
         click.option("--limit", type=click.IntRange(1), help="Only the first N samples."),
         click.option("--strict", is_flag=True, help="Doubtful annotations are errors."),
     ]  # fmt: skip
-    for option in reversed(options):
-        f = option(f)
-    return f
+    return apply_options(f, options)
 
 
 def _run_build(data: str, root: Path, out: Path, opts: dict[str, Any], progress: bool) -> Any:
@@ -125,28 +125,21 @@ def train_cmd(
 
 
 def _predict_options(f: Any) -> Any:
+    model, *shared = backend_flags(*BACKEND_FLAGS)
     options = [
         click.option("--build", "build_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
                      help="A build folder (facscope mellm build)."),
         click.option("--data", help="Or: a dataset name, built into OUT/build first."),
         click.option("--root", type=click.Path(exists=True, path_type=Path), help="Dataset root (with --data)."),
         click.option("--task", default="describe", show_default=True, type=click.Choice(["describe", "mevqa"])),
-        click.option("--backend", default="transformers", show_default=True,
-                     help="Agent backend: transformers (local VLM) or openai (HTTP endpoint)."),
-        click.option("--model", help="Model id or local path (transformers), or model name (openai)."),
+        backend_flag("transformers", "Agent backend: transformers (local VLM) or openai (HTTP endpoint)."),
+        model,
         click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
                      help="A 'mellm train' output: its model (base + adapter) and its test subjects."),
         click.option("--split", "split_path", type=click.Path(exists=True, path_type=Path),
                      help="split.json (or a run folder): predict only one part's subjects."),
         click.option("--part", default="test", show_default=True, type=click.Choice(["test", "val", "train"])),
-        click.option("--base-url", help="OpenAI-compatible API root, e.g. http://localhost:8000/v1."),
-        click.option("--api-key", envvar="OPENAI_API_KEY", help="API key (default $OPENAI_API_KEY)."),
-        click.option("--allow-download", is_flag=True, help="Let transformers download the model."),
-        click.option("--device-map", help="transformers device_map, e.g. auto."),
-        click.option("--dtype", default="auto", show_default=True,
-                     type=click.Choice(["auto", "float32", "bfloat16", "float16"])),
-        click.option("--temperature", default=0.0, show_default=True, type=float),
-        click.option("--timeout", default=120.0, show_default=True, type=float, help="openai: seconds per request."),
+        *shared,
         click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1),
                      help="openai: requests in flight."),
         click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1)),
@@ -155,40 +148,22 @@ def _predict_options(f: Any) -> Any:
         click.option("--retry-errors", is_flag=True, help="Redo items whose generation failed."),
         click.option("--no-progress", is_flag=True, help="Hide the progress bar."),
     ]  # fmt: skip
-    for option in reversed(options):
-        f = option(f)
-    return f
+    return apply_options(f, options)
 
 
 def _backend(opts: dict[str, Any]) -> Any:
-    from facscope.agent import create_backend
+    extra: dict[str, Any] = {}
+    if opts["backend"].lower() == "transformers" and opts.get("run_dir"):
+        from facscope.mellm.train import load_trained
 
-    name = opts["backend"].lower()
-    if name == "openai":
-        return create_backend(
-            "openai",
-            model=opts.get("model") or "default",
-            base_url=opts.get("base_url"),
-            api_key=opts.get("api_key"),
-            temperature=opts["temperature"],
-            timeout=opts["timeout"],
-            concurrency=opts["concurrency"],
-        )
-    if name == "transformers":
-        kw: dict[str, Any] = {"temperature": opts["temperature"], "batch_size": opts["batch_size"]}
-        if opts.get("run_dir"):
-            from facscope.mellm.train import load_trained
-
-            model, processor = load_trained(opts["run_dir"])
-            return create_backend("transformers", model=str(opts["run_dir"]), model_obj=model,
-                                  processor=processor, **kw)  # fmt: skip
-        if not opts.get("model"):
-            raise ConfigError(
-                "--backend transformers needs --model <id or directory> or --run <train output>"
-            )
-        return create_backend("transformers", model=opts["model"], allow_download=opts["allow_download"],
-                              device_map=opts.get("device_map"), dtype=opts["dtype"], **kw)  # fmt: skip
-    return create_backend(name)
+        model, processor = load_trained(opts["run_dir"])
+        extra = {"model": str(opts["run_dir"]), "model_obj": model, "processor": processor}
+    return build_backend(
+        opts,
+        concurrency=opts["concurrency"],
+        missing_model="--model <id or directory> or --run <train output>",
+        **extra,
+    )
 
 
 def _resolve(opts: dict[str, Any], out_dir: Path) -> tuple[Path, Any]:
@@ -274,7 +249,7 @@ def eval_cmd(out_dir: Path, predictions: Path | None, aus: str | None, **opts: A
         read_mevqa,
         render_markdown,
     )
-    from facscope.mellm.predict import read_predictions
+    from facscope.mellm.predict import read_generated
     from facscope.mellm.records import read_records
 
     au_list = None
@@ -288,7 +263,7 @@ def eval_cmd(out_dir: Path, predictions: Path | None, aus: str | None, **opts: A
         build, split, _ = _predict(opts, out_dir, predictions)
     else:
         build, split = _resolve(opts, out_dir)
-    preds = read_predictions(predictions)
+    preds = read_generated(predictions)
     keep = set(split.part(opts["part"])) if split is not None else None
     if opts["task"] == "describe":
         records = [r for r in read_records(build) if keep is None or r.group in keep]

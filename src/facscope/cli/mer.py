@@ -64,7 +64,7 @@ def list_cmd() -> None:
 @click.option("--data", help="Dataset adapter (csv, casme2, samm, dfme, …).")
 @click.option("--root", help="Dataset root (for csv: the manifest file).")
 @click.option("--model", help="Model name (facscope mer list).")
-@click.option("--protocol", help="loso, kfold, megc2019, official, cross-dataset, lodo.")
+@click.option("--protocol", help="loso, kfold, megc2019, official, cross_dataset, lodo.")
 @click.option("--k", type=int, help="Folds for --protocol kfold.")
 @click.option("--output-dir", help="Where predictions, metrics and checkpoints go.")
 @click.option("--sampling", help="Key-frame sampling strategy (video models).")

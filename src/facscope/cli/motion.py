@@ -31,7 +31,7 @@ def pipeline_options(fn: Any) -> Any:
             "flow",
             default="tvl1",
             show_default=True,
-            help="Flow method: tvl1, tvl1.fine, dis, farneback, tvl1-skimage, ilk-skimage.",
+            help="Flow method: tvl1, tvl1.fine, dis, farneback, tvl1.skimage, ilk.skimage.",
         ),
         click.option(
             "--flow-param", "flow_param", multiple=True, help="A flow parameter NAME=VALUE."

@@ -22,11 +22,10 @@ from facscope.data.sample import KINDS, Sample
 from facscope.data.tables import cell_int, cell_text, header_key, read_csv
 from facscope.errors import ConfigError, DatasetError
 from facscope.facs import normalize_emotion
-from facscope.io import IMAGE_SUFFIXES, atomic_path
+from facscope.io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, atomic_path
 
 __all__ = ["MANIFEST_COLUMNS", "VIDEO_SUFFIXES", "folder", "manifest", "write_manifest"]
 
-VIDEO_SUFFIXES = (".avi", ".mp4", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".m4v")
 #: Columns of a manifest written by :func:`write_manifest`, in order (then ``meta.*``).
 MANIFEST_COLUMNS = (
     "path",

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from facscope.errors import ConfigError, FacscopeDataWarning
+from facscope.facs import ME_AUS
 
 __all__ = [
     "BP4D_AUS",
@@ -43,8 +44,6 @@ __all__ = [
     "uf1_score",
 ]
 
-#: The AU list common in cross-dataset ME work.
-ME_AUS: tuple[int, ...] = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17)
 #: DISFA's standard 8-AU evaluation list.
 DISFA_AUS: tuple[int, ...] = (1, 2, 4, 6, 9, 12, 25, 26)
 #: BP4D's standard 12-AU evaluation list.
@@ -132,14 +131,14 @@ def scores_from_confusion(cm: np.ndarray, *, zero_division: float = 0.0) -> dict
     return {k: d[k] for k in METRICS}
 
 
-def _warn_empty(cm: np.ndarray, labels: Sequence[Hashable]) -> None:
+def _warn_empty(cm: np.ndarray, labels: Sequence[Hashable], *, stacklevel: int = 3) -> None:
     empty = [lab for lab, n in zip(labels, cm.sum(axis=1)) if n == 0]
     if empty:
         warnings.warn(
             f"classes {empty} have no true sample: their recall (and F1 when never predicted) "
             "is scored 0 and they still count in K; pass only the classes you evaluate as labels=",
             FacscopeDataWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
 
 
@@ -150,6 +149,18 @@ def accuracy_score(
     return scores_from_confusion(confusion_matrix(y_true, y_pred, labels=labels))["acc"]
 
 
+def _macro_score(
+    key: str,
+    y_true: Iterable[Hashable],
+    y_pred: Iterable[Hashable],
+    labels: Sequence[Hashable],
+    zero_division: float,
+) -> float:
+    cm = confusion_matrix(y_true, y_pred, labels=labels)
+    _warn_empty(cm, list(labels), stacklevel=4)  # point at the caller of uf1_score/uar_score
+    return scores_from_confusion(cm, zero_division=zero_division)[key]
+
+
 def uf1_score(
     y_true: Iterable[Hashable],
     y_pred: Iterable[Hashable],
@@ -158,9 +169,7 @@ def uf1_score(
     zero_division: float = 0.0,
 ) -> float:
     """UF1 (unweighted F1): the mean over ``labels`` of 2TP / (2TP + FP + FN)."""
-    cm = confusion_matrix(y_true, y_pred, labels=labels)
-    _warn_empty(cm, list(labels))
-    return scores_from_confusion(cm, zero_division=zero_division)["uf1"]
+    return _macro_score("uf1", y_true, y_pred, labels, zero_division)
 
 
 def uar_score(
@@ -171,9 +180,7 @@ def uar_score(
     zero_division: float = 0.0,
 ) -> float:
     """UAR (unweighted average recall): the mean over ``labels`` of TP / N."""
-    cm = confusion_matrix(y_true, y_pred, labels=labels)
-    _warn_empty(cm, list(labels))
-    return scores_from_confusion(cm, zero_division=zero_division)["uar"]
+    return _macro_score("uar", y_true, y_pred, labels, zero_division)
 
 
 def per_class_scores(

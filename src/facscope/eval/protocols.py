@@ -357,7 +357,7 @@ def _official(
     )
 
 
-@PROTOCOLS.register("cross-dataset")
+@PROTOCOLS.register("cross_dataset")
 def _cross(
     dataset: Any,
     *,
@@ -386,6 +386,9 @@ def _lodo(dataset: Any, *, labels: Any, val: float | int, seed: int) -> Iterator
     )
 
 
+PROTOCOLS.alias("cross-dataset", "cross_dataset")  # former name
+
+
 def split_dataset(
     dataset: Any,
     protocol: str = "loso",
@@ -398,7 +401,7 @@ def split_dataset(
     """Folds of ``protocol`` over a Dataset (or any sequence of Samples).
 
     Args:
-        protocol: a name of :data:`PROTOCOLS` (loso, megc2019, kfold, official, cross-dataset,
+        protocol: a name of :data:`PROTOCOLS` (loso, megc2019, kfold, official, cross_dataset,
             lodo).
         labels: each sample's class (for stratified k-fold); the dataset's
             ``label_ids()`` when None.

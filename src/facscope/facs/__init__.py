@@ -1,11 +1,14 @@
 """FACS vocabulary shared by every part of facscope.
 
-Three things live here, all pure standard-library code, one module each (plus the prototypes):
+Four things live here, all pure standard-library code, one module each (plus the prototypes):
 
 * **The Action Unit catalogue** (:data:`AU_CATALOGUE`): FACS name, muscular basis, the coarse
   face region an AU is seen in (:data:`REGION_GROUPS`, the groups used by region-level rewards),
   a one-line description of the visible motion and its dominant direction in image coordinates
   (:data:`DIRECTIONS`). Names follow the 2002 FACS manual.
+* **Direction vocabularies** (:mod:`facscope.facs.directions`): the face-terms directions of
+  the catalogue and the image compass (:data:`COMPASS`, :data:`NO_MOTION`,
+  :data:`NO_DIRECTION`) that region statistics, colour maps, agent rules and descriptions use.
 * **The AU-string parser** (:func:`parse_aus`, :func:`format_aus`): annotation strings exactly as
   the ME spreadsheets write them (``R12+L14A``, ``4+7(?)``, ``12 or 14``, ``12.0`` from Excel).
 * **Emotion taxonomies**: canonical label names, each dataset's own label set and its mapping to
@@ -28,11 +31,23 @@ from facscope.facs.aus import AU, INTENSITIES, au_numbers, format_aus, parse_aus
 from facscope.facs.catalogue import (
     AU_CATALOGUE,
     DIRECTIONS,
+    ME_AUS,
     REGION_AUS,
     REGION_GROUPS,
     ActionUnit,
     au_from_name,
     get_au,
+)
+from facscope.facs.directions import (
+    COMPASS,
+    DOWNWARD,
+    FACE_DIRECTIONS,
+    NO_DIRECTION,
+    NO_MOTION,
+    UPWARD,
+    compass_of,
+    normalize_compass,
+    outward_compass,
 )
 from facscope.facs.emotions import (
     BASIC_EMOTIONS,
@@ -57,27 +72,37 @@ __all__ = [
     "AU",
     "AU_CATALOGUE",
     "BASIC_EMOTIONS",
+    "COMPASS",
     "DATASET_LABELS",
     "DIRECTIONS",
+    "DOWNWARD",
     "EMOTIONS",
     "EMOTION_PROTOTYPES",
+    "FACE_DIRECTIONS",
     "FER7",
     "FER8",
     "INTENSITIES",
     "ME7",
     "MEGC3",
+    "ME_AUS",
+    "NO_DIRECTION",
+    "NO_MOTION",
     "REGION_AUS",
     "REGION_GROUPS",
+    "UPWARD",
     "ActionUnit",
     "au_from_name",
     "au_numbers",
+    "compass_of",
     "dataset_label",
     "emotion_scores",
     "format_aus",
     "get_au",
     "infer_emotion",
     "megc3",
+    "normalize_compass",
     "normalize_emotion",
+    "outward_compass",
     "parse_aus",
     "prototype_aus",
 ]

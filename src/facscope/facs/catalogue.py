@@ -10,26 +10,14 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from facscope.errors import AUParseError, ConfigError
+from facscope.facs.directions import FACE_DIRECTIONS
 
 REGION_GROUPS: tuple[str, ...] = ("brows", "eyes", "nose", "cheeks", "mouth", "jaw")
 """Coarse face regions; forehead motion counts as ``brows`` and chin motion as ``jaw``."""
 
-DIRECTIONS: tuple[str, ...] = (
-    "up",
-    "down",
-    "inward",  # toward the face midline
-    "outward",  # away from the face midline
-    "up-outward",
-    "up-inward",
-    "down-outward",
-    "down-inward",
-    "forward",  # toward the camera (lips pushed out)
-    "backward",  # away from the camera, into the face (lip corners or lips drawn in)
-    "closing",  # an aperture (eye, lips) narrows or shuts
-    "opening",  # an aperture widens
-    "none-visible",
-)
-"""Closed vocabulary for :attr:`ActionUnit.direction`, in image coordinates of a frontal face."""
+#: Closed vocabulary for :attr:`ActionUnit.direction`
+#: (:data:`facscope.facs.directions.FACE_DIRECTIONS`).
+DIRECTIONS: tuple[str, ...] = FACE_DIRECTIONS
 
 
 @dataclass(frozen=True)
@@ -104,6 +92,9 @@ REGION_AUS: Mapping[str, tuple[int, ...]] = MappingProxyType(
     {r: tuple(n for n, au in AU_CATALOGUE.items() if au.region == r) for r in REGION_GROUPS}
 )
 """AU numbers seen in each region of :data:`REGION_GROUPS`, in ascending order."""
+
+ME_AUS: tuple[int, ...] = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17)
+"""The AU list common in cross-dataset micro-expression work (evaluation and ME-VQA questions)."""
 
 
 def get_au(number: int) -> ActionUnit:

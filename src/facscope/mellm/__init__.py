@@ -7,7 +7,7 @@ use (``from facscope.mellm import build_records``):
 * :mod:`~facscope.mellm.describe` — the FACS-grounded description of one sample
   (``describe.describe``), from its AUs, label and measured region statistics;
 * :mod:`~facscope.mellm.prompt` — the instruction prompt per input mode
-  (:func:`build_prompt`);
+  (:func:`instruction_prompt`, formerly ``build_prompt``);
 * :mod:`~facscope.mellm.build` — records for a whole dataset, resumable
   (:func:`build_records`);
 * :mod:`~facscope.mellm.formats` — TRL / LLaVA / ShareGPT / ME-VQA outputs
@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "Description": "describe",
     "DescribeOptions": "describe",
     "build_prompt": "prompt",
+    "instruction_prompt": "prompt",
     "InstructionRecord": "records",
     "read_records": "records",
     "write_format": "formats",

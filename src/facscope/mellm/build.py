@@ -123,20 +123,21 @@ def make_record(
 ) -> InstructionRecord:
     """The instruction record of one sample from its measured region statistics."""
     from facscope.facs import format_aus
-    from facscope.mellm.prompt import build_prompt
+    from facscope.mellm.prompt import instruction_prompt
     from facscope.mellm.regions import read_region_stats
-    from facscope.motion.stats import RegionMotion, stats_text
+    from facscope.motion.stats import stats_text
 
     record_id = f"{sample.dataset}/{sample.sample_id}"
+    motions = read_region_stats(stats)
     desc = describe(
         sample.aus,
         sample.label,
-        read_region_stats(stats),
+        motions,
         options=config.describe,
         seed=f"{config.seed}:{record_id}",
     )
-    text = stats_text([RegionMotion(**s) for s in stats]) if config.mode == "stats" else None
-    prompt = build_prompt(config.mode, stats_text=text, emotions=emotions)
+    text = stats_text(motions) if config.mode == "stats" else None
+    prompt = instruction_prompt(config.mode, stats_text=text, emotions=emotions)
     return InstructionRecord(
         id=record_id,
         dataset=sample.dataset,

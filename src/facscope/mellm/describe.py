@@ -29,13 +29,13 @@ from facscope.facs import AU, AU_CATALOGUE, EMOTION_PROTOTYPES, megc3
 from facscope.mellm import templates as T
 from facscope.mellm.answer import format_answer_line
 from facscope.mellm.regions import (
-    Motion,
     main_regions,
     moving_regions,
     region_phrase,
     regions_prose,
     strength_word,
 )
+from facscope.motion.stats import RegionMotion
 
 __all__ = ["INPUT_MODES", "DescribeOptions", "Description", "au_phrase", "describe"]
 
@@ -124,16 +124,16 @@ def _brightness(strength: str) -> str:
     return {"strong": "bright", "moderate": "moderately bright", "slight": "dim"}[strength]
 
 
-def _region_text(m: Motion, top: float, mode: str, rng: random.Random) -> str:
+def _region_text(m: RegionMotion, top: float, mode: str, rng: random.Random) -> str:
     from facscope.motion.colormap import LEGEND
 
     strength = strength_word(m.mean, top)
     region = region_phrase(m.region)
-    if m.direction is None:
+    if m.compass is None:
         return rng.choice(T.REGION_MIXED).format(region=region, strength=strength)
-    words = T.DIRECTION_WORDS[m.direction]
+    words = T.DIRECTION_WORDS[m.compass]
     if mode == "colormap":
-        colour = {d: c for d, c, _ in LEGEND}[m.direction]
+        colour = {d: c for d, c, _ in LEGEND}[m.compass]
         return rng.choice(T.REGION_COLOUR).format(
             region=region, colour=colour, direction=words, brightness=_brightness(strength)
         )
@@ -177,7 +177,7 @@ def _reasoning(aus: Sequence[AU], label: str, rng: random.Random) -> str:
 def describe(
     aus: Sequence[AU],
     label: str,
-    motions: Sequence[Motion],
+    motions: Sequence[RegionMotion],
     *,
     options: DescribeOptions | None = None,
     seed: int | str = 0,

@@ -161,7 +161,7 @@ def run_experiment(
     """Run the synthetic experiment (module docstring); returns and writes ``report.json``."""
     from facscope.io import write_json, write_text
     from facscope.mellm.evaluate import evaluate_mevqa, read_mevqa, render_markdown
-    from facscope.mellm.predict import PredictOptions, predict, read_predictions
+    from facscope.mellm.predict import PredictOptions, predict, read_generated
     from facscope.mellm.train import load_trained, run_finetune
     from facscope.vlm.backends import create_backend
 
@@ -201,7 +201,7 @@ def run_experiment(
     rows = read_mevqa(out / "build")
     test_rows = [r for r in rows if r["group"] in set(split.test)]
     train_rows = [r for r in rows if r["group"] in set(split.train)]
-    preds = read_predictions(out / "predictions.jsonl")
+    preds = read_generated(out / "predictions.jsonl")
     if task == "mevqa":
         model_scores = evaluate_mevqa(test_rows, preds)
     else:

@@ -30,13 +30,11 @@ import random
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from facscope.facs import AU, AU_CATALOGUE, parse_aus
+from facscope.facs import AU, AU_CATALOGUE, ME_AUS, parse_aus
 
 __all__ = ["ME_AUS", "QUESTION_TYPES", "au_name", "compound_answer", "vqa_items", "vqa_prompt"]
 
 QUESTION_TYPES = ("coarse", "fine", "au_names", "au_present", "au_side", "compound")
-#: AUs the ``no`` questions are drawn from (the common cross-dataset ME list).
-ME_AUS = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17)
 
 Q_COARSE = "What is the coarse expression class?"
 Q_FINE = "What is the fine-grained expression class?"

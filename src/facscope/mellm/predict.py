@@ -13,7 +13,6 @@ by default) are predicted, so a fine-tuned model is never scored on its training
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,8 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from facscope.errors import ConfigError
+from facscope.io import JsonlLog
 
-__all__ = ["PredictOptions", "PredictResult", "load_items", "predict", "read_predictions"]
+__all__ = [
+    "PredictOptions",
+    "PredictResult",
+    "load_items",
+    "predict",
+    "read_generated",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,34 +85,11 @@ def load_items(root: str | os.PathLike[str], task: str) -> list[dict[str, Any]]:
     ]
 
 
-def read_predictions(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """Prediction lines by id (the last line of an id wins); a broken line is skipped."""
-    p = Path(path)
-    out: dict[str, dict[str, Any]] = {}
-    if not p.is_file():
-        return out
-    for line in p.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(row, dict) and "id" in row:
-            out[str(row["id"])] = row
-    return out
-
-
-def _repair_tail(p: Path) -> None:
-    """Drop a last line cut short by a kill (no newline at the end of the file)."""
-    if not p.is_file() or p.stat().st_size == 0:
-        return
-    data = p.read_bytes()
-    if data.endswith(b"\n"):
-        return
-    from facscope.io import atomic_path
-
-    keep = data[: data.rfind(b"\n") + 1]
-    with atomic_path(p) as tmp:
-        tmp.write_bytes(keep)
+def read_generated(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """Generated rows of a predictions JSONL by id (the last line of an id wins); a broken line
+    is skipped. (Not :func:`facscope.eval.predictions.read_predictions`, which reads a MER
+    predictions table.)"""
+    return JsonlLog(path).latest()
 
 
 def _request(item: dict[str, Any], max_new_tokens: int) -> Any:
@@ -155,8 +138,8 @@ def predict(
         todo = todo[: opts.limit]
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _repair_tail(out)
-    done = read_predictions(out)
+    log = JsonlLog(out).repair()
+    done = log.latest()
     finished = {k for k, v in done.items() if not (opts.retry_errors and v.get("error"))}
     pending = [it for it in todo if it["id"] not in finished]
     result = PredictResult(out, len(todo), len(todo) - len(pending), 0, 0)
@@ -166,31 +149,30 @@ def predict(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(pending), desc=f"mellm predict ({opts.task})", unit="item")
-    with out.open("a", encoding="utf-8") as fh:
-        for i in range(0, len(pending), opts.batch_size):
-            chunk = pending[i : i + opts.batch_size]
-            requests = []
-            rows: list[dict[str, Any]] = []
-            for it in chunk:
-                try:
-                    requests.append(_request(it, opts.max_new_tokens))
-                    rows.append({"id": it["id"], "group": it["group"]})
-                except OSError as exc:  # an unreadable image: record it, go on
-                    fh.write(json.dumps({"id": it["id"], "group": it["group"], "text": "",
-                                         "error": f"{type(exc).__name__}: {exc}"}) + "\n")  # fmt: skip
-                    result.errors += 1
-            gens = backend.generate(requests) if requests else []
-            for row, gen in zip(rows, gens):
-                row.update(text=gen.text, error=gen.error, seconds=round(gen.seconds, 3))
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-                result.generated += 1
-                result.errors += int(bool(gen.error))
-            fh.flush()
-            os.fsync(fh.fileno())
-            if bar is not None:
-                bar.update(len(chunk))
-            elif callable(progress):
-                progress(min(i + opts.batch_size, len(pending)))
+    for i in range(0, len(pending), opts.batch_size):
+        chunk = pending[i : i + opts.batch_size]
+        requests = []
+        rows: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        for it in chunk:
+            try:
+                requests.append(_request(it, opts.max_new_tokens))
+                rows.append({"id": it["id"], "group": it["group"]})
+            except OSError as exc:  # an unreadable image: record it, go on
+                failed.append({"id": it["id"], "group": it["group"], "text": "",
+                               "error": f"{type(exc).__name__}: {exc}"})  # fmt: skip
+                result.errors += 1
+        log.append(*failed, ensure_ascii=True)  # as these lines were always written
+        gens = backend.generate(requests) if requests else []
+        for row, gen in zip(rows, gens):
+            row.update(text=gen.text, error=gen.error, seconds=round(gen.seconds, 3))
+            result.generated += 1
+            result.errors += int(bool(gen.error))
+        log.append(*rows[: len(gens)])
+        if bar is not None:
+            bar.update(len(chunk))
+        elif callable(progress):
+            progress(min(i + opts.batch_size, len(pending)))
     if bar is not None:
         bar.close()
     result.seconds = time.perf_counter() - start

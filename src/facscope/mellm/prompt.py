@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from facscope.errors import ConfigError
 from facscope.facs import MEGC3
 
-__all__ = ["IMAGES_PER_MODE", "answer_instruction", "build_prompt"]
+__all__ = ["IMAGES_PER_MODE", "answer_instruction", "build_prompt", "instruction_prompt"]
 
 #: Number of images each input mode attaches to the prompt.
 IMAGES_PER_MODE = {"colormap": 1, "frames": 2, "stats": 0}
@@ -44,10 +44,11 @@ def answer_instruction(emotions: Sequence[str] | None = None) -> str:
     )
 
 
-def build_prompt(
+def instruction_prompt(
     mode: str, *, stats_text: str | None = None, emotions: Sequence[str] | None = None
 ) -> str:
-    """The user prompt for ``mode`` (``colormap``, ``frames`` or ``stats``).
+    """The MELLM instruction (user) prompt for ``mode`` (``colormap``, ``frames`` or ``stats``);
+    not the agent's system prompt or the RL prompt.
 
     Args:
         mode: the input mode.
@@ -93,3 +94,7 @@ def build_prompt(
     else:
         raise ConfigError(f"mode must be one of {tuple(IMAGES_PER_MODE)}; got {mode!r}")
     return f"{head}\n{steps}\n{answer_instruction(emotions)}"
+
+
+#: The former name of :func:`instruction_prompt` (``facscope.mellm.build_prompt``).
+build_prompt = instruction_prompt

@@ -29,14 +29,14 @@ side for a unilateral one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from facscope.errors import ConfigError
+from facscope.facs.directions import COMPASS
+from facscope.motion.stats import RegionMotion
 
 __all__ = [
     "DIRECTIONS8",
-    "Motion",
     "main_regions",
     "moving_regions",
     "noise_level",
@@ -47,91 +47,18 @@ __all__ = [
 ]
 
 #: The eight compass directions of the colour legend and the region statistics (image terms:
-#: "up" is towards the top of the picture, "right" towards the viewer's right).
-DIRECTIONS8 = ("up", "up-right", "right", "down-right", "down", "down-left", "left", "up-left")
-_NO_MOTION = "no significant motion"
-_NO_DIRECTION = "no clear dominant direction"
-_ALIASES = {
-    "north": "up",
-    "n": "up",
-    "north-east": "up-right",
-    "northeast": "up-right",
-    "ne": "up-right",
-    "east": "right",
-    "e": "right",
-    "south-east": "down-right",
-    "southeast": "down-right",
-    "se": "down-right",
-    "south": "down",
-    "s": "down",
-    "south-west": "down-left",
-    "southwest": "down-left",
-    "sw": "down-left",
-    "west": "left",
-    "w": "left",
-    "north-west": "up-left",
-    "northwest": "up-left",
-    "nw": "up-left",
-}
+#: "up" is towards the top of the picture, "right" towards the viewer's right); the one
+#: vocabulary of :mod:`facscope.facs.directions`.
+DIRECTIONS8 = COMPASS
 
 
-@dataclass(frozen=True)
-class Motion:
-    """One region's measured motion, as the description builder uses it.
-
-    Attributes:
-        region: region name (``left_lip_corner``; left/right are the subject's own).
-        mean, max: mean and largest flow magnitude in the region, in pixels.
-        direction: one of :data:`DIRECTIONS8`, or None when the region has no dominant
-            direction (or no motion at all).
-        angle: the resultant's angle in degrees, counter-clockwise from rightward (90 = up), or
-            None.
-        still: True when the statistics report no significant motion.
-    """
-
-    region: str
-    mean: float
-    max: float
-    direction: str | None
-    angle: int | None = None
-    still: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "region": self.region,
-            "mean": self.mean,
-            "max": self.max,
-            "direction": self.direction,
-            "angle": self.angle,
-            "still": self.still,
-        }
-
-
-def _direction(value: object) -> tuple[str | None, bool]:
-    """(compass direction or None, still?) from a statistics record's direction field."""
-    if value is None:
-        return None, False
-    text = str(value).strip().lower().replace("_", "-").replace(" ", "-")
-    if text == _NO_MOTION.replace(" ", "-"):
-        return None, True
-    if text == _NO_DIRECTION.replace(" ", "-"):
-        return None, False
-    text = _ALIASES.get(text, text)
-    if text not in DIRECTIONS8:
-        raise ConfigError(
-            f"region direction must be one of {DIRECTIONS8}, {_NO_MOTION!r} or "
-            f"{_NO_DIRECTION!r}; got {value!r}"
-        )
-    return text, False
-
-
-def read_region_stats(stats: object) -> list[Motion]:
-    """Normalise region statistics into :class:`Motion` records.
+def read_region_stats(stats: object) -> list[RegionMotion]:
+    """Region statistics as typed :class:`~facscope.motion.stats.RegionMotion` records.
 
     Accepts what :mod:`facscope.motion.stats` produces: a list of ``RegionMotion`` objects, the
-    parsed :func:`~facscope.motion.stats.stats_json` object ``{"regions": [...]}``, a list of
-    such dicts, or a mapping ``{region: {...}}``. Each record needs ``mean``, ``max`` and
-    ``direction``; ``angle`` is optional.
+    parsed :func:`~facscope.motion.stats.stats_json` object
+    ``{"regions": [...]}``, a list of such dicts, or a mapping ``{region: {...}}``
+    (:meth:`RegionMotion.from_dict`: ``mean``, ``max`` and ``direction`` needed).
     """
     if isinstance(stats, Mapping) and "regions" in stats:
         stats = stats["regions"]
@@ -145,36 +72,16 @@ def read_region_stats(stats: object) -> list[Motion]:
             f"region statistics must be a list of records or {{'regions': [...]}}; got "
             f"{type(stats).__name__}"
         )
-    out: list[Motion] = []
+    out: list[RegionMotion] = []
     for key, rec in items:
-        d = rec.to_dict() if hasattr(rec, "to_dict") else rec
+        d = rec.to_dict() if isinstance(rec, RegionMotion) else rec
         if not isinstance(d, Mapping):
             raise ConfigError(f"a region statistics record must be a mapping; got {d!r}")
-        name = key if key is not None else d.get("region", d.get("name"))
-        if not name:
-            raise ConfigError(f"region statistics record without a region name: {dict(d)}")
-        try:
-            mean, peak = float(d["mean"]), float(d["max"])
-        except (KeyError, TypeError, ValueError):
-            raise ConfigError(
-                f"region {name!r}: statistics need numeric 'mean' and 'max'; got {dict(d)}"
-            ) from None
-        direction, still = _direction(d.get("direction"))
-        angle = d.get("angle")
-        out.append(
-            Motion(
-                region=str(name),
-                mean=mean,
-                max=peak,
-                direction=direction,
-                angle=None if angle is None else int(angle),
-                still=still,
-            )
-        )
+        out.append(RegionMotion.from_dict(d, region=key))
     return out
 
 
-def noise_level(motions: Sequence[Motion]) -> float:
+def noise_level(motions: Sequence[RegionMotion]) -> float:
     """The face's noise level: the 10th percentile of the regional mean magnitudes."""
     import numpy as np
 
@@ -182,12 +89,12 @@ def noise_level(motions: Sequence[Motion]) -> float:
 
 
 def moving_regions(
-    motions: Sequence[Motion],
+    motions: Sequence[RegionMotion],
     *,
     relative: float = 0.2,
     noise_factor: float = 3.0,
     floor: float = 0.03,
-) -> list[Motion]:
+) -> list[RegionMotion]:
     """The regions that move, strongest first (see the module docstring for the rule).
 
     Args:

@@ -21,6 +21,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["IMBALANCE", "create_imbalance", "list_imbalance"], "imbalance"),
     **dict.fromkeys(["CacheSpec", "build_cache"], "cache"),
     **dict.fromkeys(["RunResult", "train"], "train"),
+    **dict.fromkeys(["FoldCallback", "RunState"], "callbacks"),
     **dict.fromkeys(["GridSummary", "run_grid"], "grid"),
 }
 

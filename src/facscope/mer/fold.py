@@ -1,14 +1,18 @@
 """One fold of a run: train on the fold's training subjects, select, predict its test subjects.
 
 Called by :func:`facscope.mer.train.train`; see there for seeds, checkpoints and resume.
+:func:`run_fold` reads as its steps, each a method of :class:`FoldRun` (the fold's model,
+optimiser, loaders and progress): build, restore from the checkpoint, then per epoch train,
+select, record and checkpoint, and at the end predict the test subjects and write the outputs.
+Callbacks (:mod:`facscope.mer.callbacks`) are told after every step and every epoch.
 """
 
 from __future__ import annotations
 
 import copy
-import math
-import os
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +20,316 @@ import numpy as np
 
 from facscope.errors import ConfigError
 from facscope.eval.predictions import Predictions, write_predictions
-from facscope.io import write_json
+from facscope.io import write_json, write_text
+from facscope.mer.callbacks import FoldCallback, RunState, epoch_end, step_end
+from facscope.mer.checkpoint import CHECKPOINT, history_json, load_checkpoint, save_checkpoint
 from facscope.mer.config import TrainConfig
+from facscope.mer.prepare import FoldSplit, PreparedData, derive_seed, resolve_spec
 
-__all__ = ["evaluate", "loader_workers", "run_fold"]
+__all__ = ["FoldRun", "evaluate", "run_fold"]
 
-CHECKPOINT = "checkpoint.pt"
+#: Where a fold's model initialisation seed is drawn, beside its epochs' ``(seed, fold, epoch)``.
+INIT_STREAM = 0xC0DE
+
+
+def run_fold(
+    config: TrainConfig,
+    data: PreparedData,
+    fold: FoldSplit,
+    accelerator: Any,
+    state: RunState,
+    *,
+    progress: bool = True,
+    callbacks: Sequence[FoldCallback] = (),
+) -> Predictions | None:
+    """Train, select and predict one fold; None when ``max_steps`` stopped the run."""
+    write_split(config, data, fold, accelerator)
+    run = FoldRun.build(config, data, fold, accelerator)
+    run.restore(state)
+    with run.epoch_bar(progress) as bar:
+        for epoch in bar:
+            record = run.train_epoch(epoch, state, callbacks)
+            if record is None:  # max_steps reached: stop, the last checkpoint stays
+                return None
+            run.select(epoch, record)
+            run.record(record)
+            bar.set_postfix(**run.postfix(record))
+            run.checkpoint(epoch)
+            epoch_end(callbacks, state, record)
+    preds = run.predict()
+    run.write_outputs(preds)
+    return preds
+
+
+def fold_dir(config: TrainConfig, fold: FoldSplit) -> Path:
+    """``<output_dir>/fold_XX``."""
+    return Path(config.output_dir) / f"fold_{fold.index:02d}"
+
+
+def write_split(config: TrainConfig, data: PreparedData, fold: FoldSplit, accelerator: Any) -> None:
+    """Write ``split.json`` (the fold's subjects); refuse ``selection="val"`` without
+    validation subjects."""
+    if accelerator.is_main_process:
+        out = fold_dir(config, fold)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(
+            out / "split.json",
+            {
+                name: sorted({data.samples[i].group for i in getattr(fold, name)})
+                for name in ("train", "val", "test")
+            },
+        )
+    if config.selection == "val" and len(fold.val) == 0:
+        raise ConfigError(
+            f"fold {fold.index}: selection='val' needs validation subjects, but the fold has none"
+        )
+
+
+def _no_best() -> dict[str, Any]:
+    return {"score": -1.0, "epoch": -1, "state": None}
+
+
+@dataclass
+class FoldRun:
+    """One fold's model, optimiser, loss and loaders (ready for ``accelerator``), and its
+    progress: the first epoch to train, the history, the best validation model, the steps."""
+
+    config: TrainConfig
+    data: PreparedData
+    fold: FoldSplit
+    accelerator: Any
+    model: Any
+    optimizer: Any
+    loss_fn: Any
+    sampler: Any
+    train_set: Any
+    train_loader: Any
+    eval_loaders: dict[str, Any]
+    start: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best: dict[str, Any] = field(default_factory=_no_best)
+    fold_steps: int = 0
+
+    @classmethod
+    def build(
+        cls, config: TrainConfig, data: PreparedData, fold: FoldSplit, accelerator: Any
+    ) -> FoldRun:
+        """A fresh model (seeded from ``(seed, fold)``), its optimiser, the imbalance loss, the
+        training sampler and the loaders of the fold's subsets."""
+        import torch
+
+        from facscope.mer.imbalance import create_imbalance
+        from facscope.mer.loader import EpochSampler
+        from facscope.mer.models import create_model
+
+        k = len(data.classes)
+        torch.manual_seed(derive_seed(config.seed, fold.index, INIT_STREAM))
+        _, model_kw = resolve_spec(config)
+        model = create_model(config.model, k, weights=config.weights, **model_kw)
+        y_train = data.labels[fold.train]
+        loss_fn = create_imbalance(
+            config.imbalance,
+            np.bincount(y_train, minlength=k),
+            epochs=config.epochs,
+            **config.imbalance_options,
+        )
+        train_set = _dataset(config, data, fold.train, train=True)
+        sampler = EpochSampler(
+            len(train_set),
+            seed=derive_seed(config.seed, fold.index),
+            weights=loss_fn.sample_weights(y_train),
+        )
+        optimizer = _optimizer(config, model.parameters())
+        train_loader = _loader(config, train_set, sampler, accelerator, persistent=True)
+        eval_loaders = {
+            name: _loader(
+                config,
+                _dataset(config, data, getattr(fold, name), train=False),
+                None,
+                accelerator,
+                persistent=name == "val",
+            )
+            for name in ("val", "test")
+            if len(getattr(fold, name))
+        }
+        model, optimizer, train_loader = accelerator.prepare(model, optimizer, train_loader)
+        eval_loaders = {n: accelerator.prepare(dl) for n, dl in eval_loaders.items()}
+        loss_fn = loss_fn.to(accelerator.device)
+        return cls(
+            config, data, fold, accelerator, model, optimizer, loss_fn, sampler, train_set,
+            train_loader, eval_loaders,
+        )  # fmt: skip
+
+    @property
+    def use_val(self) -> bool:
+        return self.config.selection == "val"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return fold_dir(self.config, self.fold) / CHECKPOINT
+
+    def prepare(self, x: Any) -> Any:
+        """A loader batch as the model's input."""
+        from facscope.mer.loader import to_model_input
+
+        c = self.config
+        return to_model_input(x, self.data.spec, clip_input=c.clip_input, diff_gain=c.diff_gain)
+
+    def restore(self, state: RunState) -> None:
+        """Continue from the fold's checkpoint when resuming (and there is one); count its
+        steps into ``state``."""
+        state.fold = self.fold.index
+        if self.config.resume and self.checkpoint_path.is_file():
+            ck = load_checkpoint(self.checkpoint_path, self.accelerator, self.model, self.optimizer)
+            self.start, self.history, self.best = ck["epoch"] + 1, ck["history"], ck["best"]
+            state.global_step += ck["fold_steps"]
+        self.fold_steps = sum(h["steps"] for h in self.history)
+
+    def epoch_bar(self, progress: bool) -> Any:
+        """The progress bar over the epochs left (a context manager that closes it)."""
+        from tqdm.auto import tqdm
+
+        return tqdm(
+            range(self.start, self.config.epochs),
+            desc=f"fold {self.fold.index}",
+            unit="epoch",
+            disable=not (progress and self.accelerator.is_main_process),
+            initial=self.start,
+            total=self.config.epochs,
+        )
+
+    def begin_epoch(self, epoch: int) -> None:
+        """Seed dropout from ``(seed, fold, epoch)``, set the learning rate, and tell the
+        sampler, dataset, loader and loss the epoch."""
+        import torch
+
+        config = self.config
+        torch.manual_seed(derive_seed(config.seed, self.fold.index, epoch))
+        for g in self.optimizer.param_groups:
+            g["lr"] = config.lr * _lr_factor(config, epoch)
+        self.sampler.set_epoch(epoch)
+        self.train_set.set_epoch(epoch)
+        if hasattr(self.train_loader, "set_epoch"):
+            self.train_loader.set_epoch(epoch)  # accelerate's loaders re-set the sampler's epoch
+        self.loss_fn.set_epoch(epoch)
+
+    def train_epoch(
+        self, epoch: int, state: RunState, callbacks: Sequence[FoldCallback]
+    ) -> dict[str, Any] | None:
+        """One pass over the training loader; the epoch's history record, or None when
+        ``max_steps`` was reached during it."""
+        acc, max_steps = self.accelerator, self.config.max_steps
+        state.epoch = epoch
+        self.begin_epoch(epoch)
+        self.model.train()
+        total, seen, steps = 0.0, 0, 0
+        began = time.perf_counter()
+        for batch in self.train_loader:
+            x = self.prepare(batch["x"])
+            with acc.autocast():
+                loss = self.loss_fn(self.model(x).float(), batch["y"])
+            self.optimizer.zero_grad(set_to_none=True)
+            acc.backward(loss)
+            self.optimizer.step()
+            steps += 1
+            state.global_step += 1
+            total += float(loss.detach()) * len(batch["y"])
+            seen += len(batch["y"])
+            step_end(callbacks, state)
+            if max_steps is not None and state.global_step >= max_steps:
+                return None
+        seconds = time.perf_counter() - began
+        return {
+            "epoch": epoch,
+            "loss": total / max(seen, 1),
+            "steps": steps,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "seconds": round(seconds, 3),  # the training pass, loading included; no evaluation
+            "clips_per_s": round(seen * acc.num_processes / max(seconds, 1e-9), 1),
+        }
+
+    def select(self, epoch: int, record: dict[str, Any]) -> None:
+        """With ``selection="val"``: score the validation subjects into ``record`` and keep a
+        copy of the model when it is the best so far."""
+        if not self.use_val:
+            return
+        logits, idx = evaluate(self.model, self.eval_loaders["val"], self.prepare, self.accelerator)
+        pred_ids = logits.argmax(1) if len(logits) else np.zeros(0, dtype=np.int64)
+        val_uf1 = _uf1(self.data.labels[self.fold.val][idx], pred_ids, len(self.data.classes))
+        record["val_uf1"] = val_uf1
+        if val_uf1 > self.best["score"]:
+            weights = self.accelerator.unwrap_model(self.model).state_dict()
+            self.best = {
+                "score": val_uf1,
+                "epoch": epoch,
+                "state": copy.deepcopy({n: t.cpu() for n, t in weights.items()}),
+            }
+
+    def record(self, record: dict[str, Any]) -> None:
+        """Add the epoch to the history and its steps to the fold's."""
+        self.history.append(record)
+        self.fold_steps += record["steps"]
+
+    def postfix(self, record: dict[str, Any]) -> dict[str, str]:
+        """What the progress bar shows of an epoch."""
+        shown = {"loss": f"{record['loss']:.3f}", "clips_s": f"{record['clips_per_s']:.0f}"}
+        if self.use_val:
+            shown["val_uf1"] = f"{record['val_uf1']:.3f}"
+        return shown
+
+    def checkpoint(self, epoch: int) -> None:
+        """Write the checkpoint every ``checkpoint_every`` epochs and after the last one."""
+        config = self.config
+        due = (epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs
+        if self.accelerator.is_main_process and due:
+            progress = {
+                "epoch": epoch,
+                "history": self.history,
+                "best": self.best,
+                "fold_steps": self.fold_steps,
+            }
+            save_checkpoint(
+                self.checkpoint_path, self.accelerator, self.model, self.optimizer, progress
+            )
+        self.accelerator.wait_for_everyone()
+
+    def predict(self) -> Predictions:
+        """The selected model's predictions of the test subjects, in dataset order."""
+        import torch
+
+        if self.use_val and self.best["state"] is not None:
+            self.accelerator.unwrap_model(self.model).load_state_dict(self.best["state"])
+        loader = self.eval_loaders["test"]
+        logits, idx = evaluate(self.model, loader, self.prepare, self.accelerator)
+        test = self.fold.test[idx]
+        samples = [self.data.samples[i] for i in test]
+        preds = Predictions(
+            classes=tuple(self.data.classes),
+            sample_ids=tuple(s.sample_id for s in samples),
+            datasets=tuple(s.dataset for s in samples),
+            subjects=tuple(s.subject for s in samples),
+            folds=np.full(len(test), self.fold.index, dtype=np.int64),
+            y_true=self.data.labels[test],
+            y_pred=logits.argmax(1).astype(np.int64),
+            probs=torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy(),
+        )
+        return _reorder(preds, np.argsort(test, kind="stable"))
+
+    def write_outputs(self, preds: Predictions) -> None:
+        """Write ``history.json``, ``selection.json`` and ``predictions.csv``."""
+        out = fold_dir(self.config, self.fold)
+        if self.accelerator.is_main_process:
+            write_text(out / "history.json", history_json(self.history))
+            write_json(
+                out / "selection.json",
+                {
+                    "rule": "val" if self.use_val else "last",
+                    "epoch": self.best["epoch"] if self.use_val else self.config.epochs - 1,
+                    "val_uf1": self.best["score"] if self.use_val else None,
+                },
+            )
+            write_predictions(out / "predictions.csv", preds)
+        self.accelerator.wait_for_everyone()
 
 
 def _optimizer(config: TrainConfig, params: Any) -> Any:
@@ -42,42 +350,23 @@ def _lr_factor(config: TrainConfig, epoch: int) -> float:
     return 0.5 * (1.0 + float(np.cos(np.pi * epoch / config.epochs)))
 
 
-def loader_workers(num_workers: int, samples: int, batch_size: int) -> int:
-    """Worker processes for a loader: ``num_workers``, but no more than it has batches (a
-    12-clip test set in batches of 16 gains nothing from 8 workers, and each one costs a
-    process start). The count changes no result: randomness follows the samples, not workers."""
-    return max(0, min(num_workers, math.ceil(samples / max(batch_size, 1))))
-
-
 def _loader(
-    dataset: Any, config: TrainConfig, sampler: Any, *, device: Any, persistent: bool
+    config: TrainConfig, dataset: Any, sampler: Any, accelerator: Any, *, persistent: bool
 ) -> Any:
-    import torch
-    from torch.utils.data import DataLoader
+    from facscope.mer.loader import make_loader
 
-    from facscope.mer.loader import collate
-
-    workers = loader_workers(
-        config.num_workers, len(sampler if sampler is not None else dataset), config.batch_size
-    )
-    return DataLoader(
+    return make_loader(
         dataset,
+        sampler,
         batch_size=config.batch_size,
-        sampler=sampler,
-        num_workers=workers,
-        collate_fn=collate,
-        pin_memory=getattr(device, "type", "cpu") == "cuda",
-        drop_last=False,
-        # loaders read every epoch (training; validation with selection="val") keep their
-        # workers, and the cache entries they opened; EpochSampler tells each sample's epoch
-        persistent_workers=persistent and workers > 0,
-        # the loader draws its workers' base seed from this, not from the global RNG that
-        # dropout uses: a loader whose workers persist draws once per run, not once per epoch
-        generator=torch.Generator().manual_seed(config.seed),
+        num_workers=config.num_workers,
+        seed=config.seed,
+        device=accelerator.device,
+        persistent=persistent,
     )
 
 
-def _datasets(config: TrainConfig, data: Any, idx: np.ndarray, *, train: bool) -> Any:
+def _dataset(config: TrainConfig, data: PreparedData, idx: np.ndarray, *, train: bool) -> Any:
     from facscope.mer.loader import CachedDataset
 
     return CachedDataset(
@@ -118,208 +407,6 @@ def _uf1(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> float:
     from facscope.eval.metrics import classification_scores
 
     return float(classification_scores(y_true, y_pred, labels=list(range(k)))["uf1"])
-
-
-def run_fold(
-    config: TrainConfig,
-    data: Any,
-    fold: Any,
-    accelerator: Any,
-    state: dict[str, Any],
-    *,
-    progress: bool = True,
-) -> Predictions | None:
-    """Train, select and predict one fold; None when ``max_steps`` stopped the run."""
-    import torch
-    from tqdm.auto import tqdm
-
-    from facscope.mer.imbalance import create_imbalance
-    from facscope.mer.loader import EpochSampler, to_model_input
-    from facscope.mer.models import create_model
-    from facscope.mer.train import _resolve_spec, derive_seed, history_json, save_torch
-
-    k = len(data.classes)
-    fold_dir = Path(config.output_dir) / f"fold_{fold.index:02d}"
-    ckpt_path = fold_dir / CHECKPOINT
-    if accelerator.is_main_process:
-        fold_dir.mkdir(parents=True, exist_ok=True)
-        write_json(
-            fold_dir / "split.json",
-            {
-                name: sorted({data.samples[i].group for i in getattr(fold, name)})
-                for name in ("train", "val", "test")
-            },
-        )
-    use_val = config.selection == "val"
-    if use_val and len(fold.val) == 0:
-        raise ConfigError(
-            f"fold {fold.index}: selection='val' needs validation subjects, but the fold has none"
-        )
-
-    torch.manual_seed(derive_seed(config.seed, fold.index, 0xC0DE))
-    _, model_kw = _resolve_spec(config)
-    model = create_model(config.model, k, weights=config.weights, **model_kw)
-    spec = data.spec
-
-    def prepare(x: Any) -> Any:
-        return to_model_input(x, spec, clip_input=config.clip_input, diff_gain=config.diff_gain)
-
-    y_train = data.labels[fold.train]
-    counts = np.bincount(y_train, minlength=k)
-    loss_fn = create_imbalance(
-        config.imbalance, counts, epochs=config.epochs, **config.imbalance_options
-    )
-    train_ds = _datasets(config, data, fold.train, train=True)
-    sampler = EpochSampler(
-        len(train_ds),
-        seed=derive_seed(config.seed, fold.index),
-        weights=loss_fn.sample_weights(y_train),
-    )
-    optimizer = _optimizer(config, model.parameters())
-    train_loader = _loader(train_ds, config, sampler, device=accelerator.device, persistent=True)
-    eval_loaders = {
-        name: _loader(
-            _datasets(config, data, getattr(fold, name), train=False),
-            config,
-            None,
-            device=accelerator.device,
-            persistent=name == "val",
-        )
-        for name in ("val", "test")
-        if len(getattr(fold, name))
-    }
-    model, optimizer, train_loader = accelerator.prepare(model, optimizer, train_loader)
-    eval_loaders = {n: accelerator.prepare(dl) for n, dl in eval_loaders.items()}
-    loss_fn = loss_fn.to(accelerator.device)
-
-    start, history = 0, []
-    best: dict[str, Any] = {"score": -1.0, "epoch": -1, "state": None}
-    if config.resume and ckpt_path.is_file():
-        ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        accelerator.unwrap_model(model).load_state_dict(ck["model"])
-        optimizer.load_state_dict(ck["optimizer"])
-        if ck.get("scaler") is not None and accelerator.scaler is not None:
-            accelerator.scaler.load_state_dict(ck["scaler"])
-        start, history, best = ck["epoch"] + 1, ck["history"], ck["best"]
-        state["steps"] += ck["fold_steps"]
-
-    fold_steps = sum(h["steps"] for h in history)
-    main = accelerator.is_main_process
-    bar = tqdm(
-        range(start, config.epochs),
-        desc=f"fold {fold.index}",
-        unit="epoch",
-        disable=not (progress and main),
-        initial=start,
-        total=config.epochs,
-    )
-    for epoch in bar:
-        torch.manual_seed(derive_seed(config.seed, fold.index, epoch))
-        for g in optimizer.param_groups:
-            g["lr"] = config.lr * _lr_factor(config, epoch)
-        sampler.set_epoch(epoch)
-        train_ds.set_epoch(epoch)
-        if hasattr(train_loader, "set_epoch"):
-            train_loader.set_epoch(epoch)  # accelerate's loaders re-set the sampler's epoch
-        loss_fn.set_epoch(epoch)
-        model.train()
-        total, seen, steps = 0.0, 0, 0
-        began = time.perf_counter()
-        for batch in train_loader:
-            x = prepare(batch["x"])
-            with accelerator.autocast():
-                loss = loss_fn(model(x).float(), batch["y"])
-            optimizer.zero_grad(set_to_none=True)
-            accelerator.backward(loss)
-            optimizer.step()
-            steps += 1
-            state["steps"] += 1
-            total += float(loss.detach()) * len(batch["y"])
-            seen += len(batch["y"])
-            if state["exit_after"] is not None and state["steps"] >= state["exit_after"]:
-                os._exit(3)  # fault injection (tests): die without cleanup
-            if config.max_steps is not None and state["steps"] >= config.max_steps:
-                bar.close()
-                return None
-        seconds = time.perf_counter() - began
-        record: dict[str, Any] = {
-            "epoch": epoch,
-            "loss": total / max(seen, 1),
-            "steps": steps,
-            "lr": optimizer.param_groups[0]["lr"],
-            "seconds": round(seconds, 3),  # the training pass, loading included; no evaluation
-            "clips_per_s": round(seen * accelerator.num_processes / max(seconds, 1e-9), 1),
-        }
-        if use_val:
-            logits, idx = evaluate(model, eval_loaders["val"], prepare, accelerator)
-            pred_ids = logits.argmax(1) if len(logits) else np.zeros(0, dtype=np.int64)
-            val_uf1 = _uf1(data.labels[fold.val][idx], pred_ids, k)
-            record["val_uf1"] = val_uf1
-            if val_uf1 > best["score"]:
-                unwrapped = accelerator.unwrap_model(model)
-                best = {
-                    "score": val_uf1,
-                    "epoch": epoch,
-                    "state": copy.deepcopy({n: t.cpu() for n, t in unwrapped.state_dict().items()}),
-                }
-        history.append(record)
-        fold_steps += steps
-        bar.set_postfix(
-            loss=f"{record['loss']:.3f}",
-            clips_s=f"{record['clips_per_s']:.0f}",
-            **({"val_uf1": f"{record['val_uf1']:.3f}"} if use_val else {}),
-        )
-        due = (epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs
-        if main and due:
-            save_torch(
-                ckpt_path,
-                {
-                    "model": accelerator.unwrap_model(model).state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scaler": None
-                    if accelerator.scaler is None
-                    else accelerator.scaler.state_dict(),
-                    "epoch": epoch,
-                    "history": history,
-                    "best": best,
-                    "fold_steps": fold_steps,
-                },
-            )
-        accelerator.wait_for_everyone()
-    bar.close()
-
-    if use_val and best["state"] is not None:
-        accelerator.unwrap_model(model).load_state_dict(best["state"])
-    logits, idx = evaluate(model, eval_loaders["test"], prepare, accelerator)
-    test = fold.test[idx]
-    probs = torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
-    preds = Predictions(
-        classes=tuple(data.classes),
-        sample_ids=tuple(data.samples[i].sample_id for i in test),
-        datasets=tuple(data.samples[i].dataset for i in test),
-        subjects=tuple(data.samples[i].subject for i in test),
-        folds=np.full(len(test), fold.index, dtype=np.int64),
-        y_true=data.labels[test],
-        y_pred=logits.argmax(1).astype(np.int64),
-        probs=probs,
-    )
-    order = np.argsort(test, kind="stable")
-    preds = _reorder(preds, order)
-    if main:
-        from facscope.io import write_text
-
-        write_text(fold_dir / "history.json", history_json(history))
-        write_json(
-            fold_dir / "selection.json",
-            {
-                "rule": "val" if use_val else "last",
-                "epoch": best["epoch"] if use_val else config.epochs - 1,
-                "val_uf1": best["score"] if use_val else None,
-            },
-        )
-        write_predictions(fold_dir / "predictions.csv", preds)
-    accelerator.wait_for_everyone()
-    return preds
 
 
 def _reorder(p: Predictions, order: np.ndarray) -> Predictions:

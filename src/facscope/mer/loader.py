@@ -1,5 +1,5 @@
-"""Feeding cached clips and flow stacks to a model: a torch Dataset, a seeded sampler, and the
-on-device conversion to the model's input.
+"""Feeding cached clips and flow stacks to a model: a torch Dataset, a seeded sampler, the
+DataLoader over them, and the on-device conversion to the model's input.
 
 Workers hand over ``uint8`` clips (four times less to copy than float); the conversion to float,
 the Kinetics normalisation and the ``(N, 3, T, H, W)`` layout happen on the device in
@@ -16,13 +16,14 @@ reads only the frames picked (:class:`~facscope.mer.cache.FrameFile`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Sampler, default_collate
+from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
 from facscope.data.sample import Sample
 from facscope.errors import ConfigError
@@ -30,7 +31,16 @@ from facscope.mer.cache import FrameFile, load_entry
 from facscope.mer.models import ModelInput
 from facscope.mer.sampling import gather_frames, sample_frames
 
-__all__ = ["CLIP_INPUTS", "KEPT_ENTRIES", "CachedDataset", "EpochSampler", "to_model_input"]
+__all__ = [
+    "CLIP_INPUTS",
+    "KEPT_ENTRIES",
+    "CachedDataset",
+    "EpochSampler",
+    "collate",
+    "loader_workers",
+    "make_loader",
+    "to_model_input",
+]
 
 #: Most clip entries a dataset keeps per process (a header and the frame numbers each, no open
 #: file); past it the oldest half is dropped.
@@ -231,3 +241,43 @@ def collate(batch: list[tuple[torch.Tensor, int, int]]) -> dict[str, Any]:
         "y": torch.tensor(ys, dtype=torch.long),
         "index": torch.tensor(idx, dtype=torch.long),
     }
+
+
+def loader_workers(num_workers: int, samples: int, batch_size: int) -> int:
+    """Worker processes for a loader: ``num_workers``, but no more than it has batches (a
+    12-clip test set in batches of 16 gains nothing from 8 workers, and each one costs a
+    process start). The count changes no result: randomness follows the samples, not workers."""
+    return max(0, min(num_workers, math.ceil(samples / max(batch_size, 1))))
+
+
+def make_loader(
+    dataset: CachedDataset,
+    sampler: EpochSampler | None,
+    *,
+    batch_size: int,
+    num_workers: int,
+    seed: int,
+    device: Any,
+    persistent: bool,
+) -> DataLoader:
+    """A ``DataLoader`` over ``dataset`` (in ``sampler``'s order, or in order) with
+    :func:`collate`, at most :func:`loader_workers` workers, kept across epochs when
+    ``persistent``, and pinned memory on a CUDA ``device``."""
+    workers = loader_workers(
+        num_workers, len(sampler if sampler is not None else dataset), batch_size
+    )
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=workers,
+        collate_fn=collate,
+        pin_memory=getattr(device, "type", "cpu") == "cuda",
+        drop_last=False,
+        # loaders read every epoch (training; validation with selection="val") keep their
+        # workers, and the cache entries they opened; EpochSampler tells each sample's epoch
+        persistent_workers=persistent and workers > 0,
+        # the loader draws its workers' base seed from this, not from the global RNG that
+        # dropout uses: a loader whose workers persist draws once per run, not once per epoch
+        generator=torch.Generator().manual_seed(seed),
+    )

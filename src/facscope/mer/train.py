@@ -29,26 +29,23 @@ Output folder::
 
 from __future__ import annotations
 
-import json
-import os
 import time
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from facscope.errors import ConfigError, FacscopeConfigWarning, FacscopeDataWarning
+from facscope.errors import ConfigError, FacscopeConfigWarning
 from facscope.eval.predictions import Predictions, read_predictions, write_predictions
-from facscope.io import atomic_path, write_json, write_text
+from facscope.io import write_json, write_text
+from facscope.mer.callbacks import FoldCallback, RunState
 from facscope.mer.config import TrainConfig, config_to_dict
+from facscope.mer.fold import run_fold
+from facscope.mer.prepare import derive_seed, make_folds, prepare_data
 
 __all__ = ["RunResult", "derive_seed", "prepare_data", "train"]
-
-#: Fault injection for tests: the process exits abruptly (no cleanup) after this many steps.
-EXIT_AFTER_STEPS_ENV = "FACSCOPE_MER_EXIT_AFTER_STEPS"
 
 
 @dataclass(frozen=True)
@@ -61,24 +58,6 @@ class RunResult:
     interrupted: bool = False
     folds_run: tuple[int, ...] = ()
     skipped_samples: tuple[str, ...] = field(default=())
-
-
-@dataclass(frozen=True)
-class PreparedData:
-    """A dataset ready for training: samples with cache entries and class ids."""
-
-    samples: tuple[Any, ...]
-    entries: tuple[Path, ...]
-    labels: np.ndarray
-    classes: tuple[str, ...]
-    spec: Any  # ModelInput
-    dataset: Any  # facscope.data.Dataset
-    skipped: tuple[str, ...]
-
-
-def derive_seed(*parts: int) -> int:
-    """A 31-bit seed derived from integers (seed, fold, epoch, …)."""
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0] & 0x7FFFFFFF)
 
 
 # --------------------------------------------------------------------------------------------
@@ -109,91 +88,6 @@ def get_accelerator(config: TrainConfig) -> Any:
     return acc
 
 
-# --------------------------------------------------------------------------------------------
-# Data
-
-
-def _resolve_spec(config: TrainConfig) -> tuple[Any, dict[str, Any]]:
-    from facscope.mer.models import model_input
-
-    kw = dict(config.model_options)
-    base = model_input(config.model, **kw)
-    if base.kind == "flow":
-        if config.size is not None and config.size != base.size:
-            kw["input_size"] = int(config.size)
-        return model_input(config.model, **kw), kw
-    return base.resolve(frames=config.frames, size=config.size), kw
-
-
-def load_data(config: TrainConfig) -> Any:
-    """The configured dataset with the configured target."""
-    from facscope.data import load_dataset
-
-    if config.root is None:
-        raise ConfigError("no dataset root: set 'root' (for --data csv, the manifest file)")
-    ds = load_dataset(config.data, config.root, **config.data_options)
-    if ds.target != config.target:
-        ds = ds.with_target(config.target)
-    return ds
-
-
-def prepare_data(
-    config: TrainConfig, *, dataset: Any = None, progress: bool = True, accelerator: Any = None
-) -> PreparedData:
-    """Load the dataset, keep the labelled clips, and build their cache entries.
-
-    Samples with no class in ``classes`` and samples whose cache entry failed are dropped with
-    one :class:`FacscopeDataWarning` each (and listed in ``cache_failures.json``).
-    """
-    from facscope.mer.cache import CacheSpec, build_cache
-
-    ds = dataset if dataset is not None else load_data(config)
-    classes = tuple(config.classes) if config.classes else tuple(ds.classes)
-    if len(classes) < 2:
-        raise ConfigError(f"need at least two classes to train; the dataset has {classes}")
-    index = {c: i for i, c in enumerate(classes)}
-    labels_all = ds.labels()
-    keep = [i for i, lab in enumerate(labels_all) if lab in index and ds[i].is_clip]
-    if len(keep) < len(ds):
-        warnings.warn(
-            f"{len(ds) - len(keep)} of {len(ds)} samples have no class in {list(classes)} or "
-            "are not clips; they are left out",
-            FacscopeDataWarning,
-            stacklevel=2,
-        )
-    ds = ds[keep] if len(keep) < len(ds) else ds
-    spec, _ = _resolve_spec(config)
-    cspec = CacheSpec(
-        root=config.cache_path,
-        kind=spec.kind,
-        size=spec.size,
-        face=config.face,
-        detector=config.detector,
-        fps=config.cache_fps,
-        flow=config.flow,
-        flow_size=config.flow_size,
-    )
-    samples = list(ds)
-    if accelerator is not None:
-        with accelerator.main_process_first():
-            built = build_cache(samples, cspec, progress=progress and accelerator.is_main_process)
-    else:
-        built = build_cache(samples, cspec, progress=progress)
-    ok = [i for i, e in enumerate(built.entries) if e is not None]
-    skipped = tuple(f"{f['sample_id']}: {f['error']}" for f in built.failures)
-    if built.failures:
-        warnings.warn(
-            f"{len(built.failures)} sample(s) could not be cached and are left out (first: "
-            f"{skipped[0]}); see cache_failures.json",
-            FacscopeDataWarning,
-            stacklevel=2,
-        )
-    ds = ds[ok] if len(ok) < len(ds) else ds
-    labels = np.array([index[lab] for lab in ds.labels()], dtype=np.int64)
-    entries = tuple(built.entries[i] for i in ok)  # type: ignore[misc]
-    return PreparedData(tuple(ds), entries, labels, classes, spec, ds, skipped)
-
-
 def warn_if_loading_starves(kind: str, num_workers: int, device_type: str) -> None:
     """Warn (:class:`FacscopeConfigWarning`) when a GPU would wait for clips read between its
     steps: a clip model, no loader workers, a CUDA device."""
@@ -208,55 +102,19 @@ def warn_if_loading_starves(kind: str, num_workers: int, device_type: str) -> No
 
 
 # --------------------------------------------------------------------------------------------
-# Folds
-
-
-@dataclass(frozen=True)
-class FoldSplit:
-    index: int
-    train: np.ndarray
-    val: np.ndarray
-    test: np.ndarray
-
-
-def make_folds(config: TrainConfig, data: PreparedData) -> list[FoldSplit]:
-    """The protocol's folds over the prepared samples; validation subjects come from each fold's
-    training subjects only (``selection="val"``)."""
-    from facscope.eval.protocols import split_dataset
-
-    folds = []
-    for k, (tr, va, te) in enumerate(
-        split_dataset(
-            data.dataset,
-            config.protocol,
-            labels=data.labels,
-            seed=config.seed,
-            val=config.val_subjects if config.selection == "val" else 0.0,
-            **config.protocol_options,
-        )
-    ):
-        tr, va, te = (np.asarray(a, dtype=np.int64) for a in (tr, va, te))
-        groups = {data.samples[i].group for i in te}
-        if groups & {data.samples[i].group for i in np.concatenate([tr, va])}:
-            raise ConfigError(f"fold {k}: a test subject also appears in training/validation")
-        folds.append(FoldSplit(k, tr, va, te))
-    if config.folds is not None:
-        wanted = set(config.folds)
-        folds = [f for f in folds if f.index in wanted]
-    if not folds:
-        raise ConfigError(f"protocol {config.protocol!r} gave no folds to run")
-    return folds
-
-
-# --------------------------------------------------------------------------------------------
 # The run
 
 
-def train(config: TrainConfig, *, dataset: Any = None, progress: bool = True) -> RunResult:
+def train(
+    config: TrainConfig,
+    *,
+    dataset: Any = None,
+    progress: bool = True,
+    callbacks: Sequence[FoldCallback] = (),
+) -> RunResult:
     """Run every fold of ``config`` (resuming what a previous run left) and score the pooled
-    predictions. See the module docstring for the outputs."""
-    from facscope.mer.fold import run_fold
-
+    predictions. See the module docstring for the outputs; ``callbacks`` are told after every
+    optimiser step and epoch (:mod:`facscope.mer.callbacks`)."""
     acc = get_accelerator(config)
     out = Path(config.output_dir)
     if config.resume:
@@ -272,13 +130,13 @@ def train(config: TrainConfig, *, dataset: Any = None, progress: bool = True) ->
     warn_if_loading_starves(data.spec.kind, config.num_workers, acc.device.type)
     folds = make_folds(config, data)
     parts: list[Predictions] = []
-    state = {"steps": 0, "exit_after": _exit_after()}
+    state = RunState()
     for fold in folds:
         pred_path = out / f"fold_{fold.index:02d}" / "predictions.csv"
         if config.resume and pred_path.is_file():
             parts.append(read_predictions(pred_path))
             continue
-        preds = run_fold(config, data, fold, acc, state, progress=progress)
+        preds = run_fold(config, data, fold, acc, state, progress=progress, callbacks=callbacks)
         if preds is None:  # max_steps reached: stop, the checkpoint stays
             return RunResult(out, {}, None, interrupted=True, skipped_samples=data.skipped)
         parts.append(preds)
@@ -326,11 +184,6 @@ def check_resumable(out: Path, config: TrainConfig) -> None:
             f"{out} holds a run with other settings ({', '.join(changed)}); resuming it would "
             "mix two configurations: pass --no-resume (resume: false) or another --output-dir"
         )
-
-
-def _exit_after() -> int | None:
-    v = os.environ.get(EXIT_AFTER_STEPS_ENV)
-    return int(v) if v else None
 
 
 def score(preds: Predictions, config: TrainConfig, *, input_kind: str = "clip") -> dict[str, Any]:
@@ -389,15 +242,3 @@ def write_config(path: Path, config: TrainConfig) -> Path:
     import yaml
 
     return write_text(path, yaml.safe_dump(config_to_dict(config), sort_keys=False))
-
-
-def save_torch(path: Path, obj: Any) -> None:
-    """``torch.save`` atomically."""
-    import torch
-
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
-
-
-def history_json(history: list[dict[str, Any]]) -> str:
-    return json.dumps(history, indent=1)

@@ -7,8 +7,8 @@ is the horizontal displacement ``u`` (x, to the right), channel 1 the vertical `
 
 ``tvl1`` is the micro-expression standard (OpenCV contrib's Dual TV-L1 with OpenCV's default
 parameters) and ``tvl1.fine`` the same with two parameters changed for sub-pixel motion on face
-crops; ``dis`` and ``farneback`` are fast plain-OpenCV alternatives; ``tvl1-skimage`` and
-``ilk-skimage`` are scikit-image's TV-L1 and iterative Lucas-Kanade. Add a method with
+crops; ``dis`` and ``farneback`` are fast plain-OpenCV alternatives; ``tvl1.skimage`` and
+``ilk.skimage`` are scikit-image's TV-L1 and iterative Lucas-Kanade. Add a method with
 ``@FLOWS.register("name")`` on a class whose ``__call__(prev, next)`` returns such a field.
 """
 
@@ -49,6 +49,10 @@ class _Params:
     """Keeps the constructor's keyword arguments for :meth:`params`."""
 
     _params: dict[str, Any]
+
+    def _keep(self, arguments: dict[str, Any]) -> None:
+        """Keep ``locals()`` taken first thing in ``__init__``: its keyword arguments, in order."""
+        self._params = {k: v for k, v in arguments.items() if k != "self"}
 
     def params(self) -> dict[str, Any]:
         return dict(self._params)
@@ -91,25 +95,13 @@ class TVL1Flow(_Params):
         gamma: float = 0.0,
         median_filtering: int = 5,
     ) -> None:
+        self._keep(locals())
         import cv2
 
         if not 0 < scale_step < 1:
             raise ConfigError(f"tvl1 scale_step must be in (0, 1); got {scale_step}")
         if scales < 1 or warps < 1:
             raise ConfigError(f"tvl1 scales and warps must be >= 1; got {scales}, {warps}")
-        self._params = {
-            "tau": tau,
-            "lambda_": lambda_,
-            "theta": theta,
-            "scales": scales,
-            "warps": warps,
-            "epsilon": epsilon,
-            "inner_iterations": inner_iterations,
-            "outer_iterations": outer_iterations,
-            "scale_step": scale_step,
-            "gamma": gamma,
-            "median_filtering": median_filtering,
-        }
         self._impl = cv2.optflow.DualTVL1OpticalFlow_create(
             tau=float(tau),
             lambda_=float(lambda_),
@@ -212,17 +204,9 @@ class FarnebackFlow(_Params):
         poly_sigma: float = 1.2,
         gaussian: bool = False,
     ) -> None:
+        self._keep(locals())
         if not 0 < pyr_scale < 1:
             raise ConfigError(f"farneback pyr_scale must be in (0, 1); got {pyr_scale}")
-        self._params = {
-            "pyr_scale": pyr_scale,
-            "levels": levels,
-            "winsize": winsize,
-            "iterations": iterations,
-            "poly_n": poly_n,
-            "poly_sigma": poly_sigma,
-            "gaussian": gaussian,
-        }
 
     def __call__(self, prev: np.ndarray, next: np.ndarray) -> np.ndarray:
         import cv2
@@ -255,7 +239,7 @@ class _SkimageFlow(_Params):
         return np.ascontiguousarray(np.stack([vu[1], vu[0]], axis=-1), dtype=np.float32)
 
 
-@FLOWS.register("tvl1-skimage")
+@FLOWS.register("tvl1.skimage")
 class SkimageTVL1Flow(_SkimageFlow):
     """TV-L1 from scikit-image (``optical_flow_tvl1``), scikit-image's default parameters."""
 
@@ -269,14 +253,7 @@ class SkimageTVL1Flow(_SkimageFlow):
         tol: float = 1e-4,
         prefilter: bool = False,
     ) -> None:
-        self._params = {
-            "attachment": attachment,
-            "tightness": tightness,
-            "num_warp": num_warp,
-            "num_iter": num_iter,
-            "tol": tol,
-            "prefilter": prefilter,
-        }
+        self._keep(locals())
 
     def _run(self, prev: np.ndarray, next: np.ndarray) -> np.ndarray:
         from skimage.registration import optical_flow_tvl1
@@ -284,7 +261,7 @@ class SkimageTVL1Flow(_SkimageFlow):
         return optical_flow_tvl1(prev, next, **self._params)
 
 
-@FLOWS.register("ilk-skimage")
+@FLOWS.register("ilk.skimage")
 class SkimageILKFlow(_SkimageFlow):
     """Iterative Lucas-Kanade from scikit-image (``optical_flow_ilk``), its default parameters."""
 
@@ -296,17 +273,17 @@ class SkimageILKFlow(_SkimageFlow):
         gaussian: bool = False,
         prefilter: bool = False,
     ) -> None:
-        self._params = {
-            "radius": radius,
-            "num_warp": num_warp,
-            "gaussian": gaussian,
-            "prefilter": prefilter,
-        }
+        self._keep(locals())
 
     def _run(self, prev: np.ndarray, next: np.ndarray) -> np.ndarray:
         from skimage.registration import optical_flow_ilk
 
         return optical_flow_ilk(prev, next, **self._params)
+
+
+# Former names (before the registered-name style of facscope.registry).
+FLOWS.alias("tvl1-skimage", "tvl1.skimage")
+FLOWS.alias("ilk-skimage", "ilk.skimage")
 
 
 def list_flows() -> list[str]:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from facscope.errors import ConfigError, InputFileError
+from facscope.io import JsonlLog
 from facscope.motion.pipeline import MotionConfig
 
 __all__ = [
@@ -161,18 +162,7 @@ def sample_folder(sample_id: str) -> Path:
 
 def read_manifest(out_root: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """The last record of each sample id in ``OUT/manifest.jsonl`` (a torn last line is ignored)."""
-    path = Path(out_root) / MANIFEST
-    latest: dict[str, dict[str, Any]] = {}
-    if not path.is_file():
-        return latest
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(rec, dict) and "id" in rec:
-            latest[str(rec["id"])] = rec
-    return latest
+    return JsonlLog(Path(out_root) / MANIFEST).latest()
 
 
 @dataclass
@@ -248,13 +238,6 @@ def _init_worker() -> None:
 
     cv2.setNumThreads(1)  # one core per worker process
     warnings.simplefilter("ignore")
-
-
-def _append(path: Path, record: dict[str, Any]) -> None:
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 def _check_config(out_root: Path, config: MotionConfig, overwrite: bool) -> None:
@@ -340,21 +323,19 @@ def run_preprocess(
     _check_config(root, cfg, overwrite)
     shutil.rmtree(root / PARTIAL, ignore_errors=True)  # leftovers of a killed run
     (root / PARTIAL).mkdir()
-    manifest = root / MANIFEST
-    report = PreprocessReport(manifest=manifest)
+    manifest = JsonlLog(root / MANIFEST).repair()
+    report = PreprocessReport(manifest=manifest.path)
     todo = []
     for it in items:
         if not overwrite and (root / sample_folder(it.id) / "meta.json").is_file():
-            _append(
-                manifest, {"id": it.id, "status": "skipped", "output": str(sample_folder(it.id))}
-            )
+            manifest.append({"id": it.id, "status": "skipped", "output": str(sample_folder(it.id))})
             report.skipped += 1
         else:
             todo.append(it)
     bar = tqdm(total=len(todo), desc="preprocess", unit="clip", disable=not progress)
     try:
         for rec in _results(todo, root, cfg.to_dict(), workers):
-            _append(manifest, rec)
+            manifest.append(rec)
             if rec["status"] == "ok":
                 report.ok += 1
             else:

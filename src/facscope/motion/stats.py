@@ -28,10 +28,18 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
 from facscope.errors import ConfigError
+from facscope.facs.directions import (
+    COMPASS,
+    NO_DIRECTION,
+    NO_MOTION,
+    compass_of,
+    normalize_compass,
+)
 from facscope.types import BBox
 
 __all__ = [
@@ -45,10 +53,6 @@ __all__ = [
     "stats_text",
 ]
 
-#: Eight directions, counter-clockwise from rightward in math coordinates (45° apart).
-COMPASS = ("right", "up-right", "up", "up-left", "left", "down-left", "down", "down-right")
-NO_MOTION = "no significant motion"
-NO_DIRECTION = "no clear dominant direction"
 MIN_MEAN = 1e-4
 MIN_CONCENTRATION = 0.15
 
@@ -105,18 +109,64 @@ REGION_SETS = ("canonical", "mellm29")
 
 @dataclass(frozen=True)
 class RegionMotion:
-    """Motion statistics of one region (magnitudes in the field's pixels)."""
+    """Motion statistics of one region (magnitudes in the field's pixels).
+
+    Attributes:
+        region: region name (``left_lip_corner``; left/right are the subject's own).
+        mean, max: mean and largest flow magnitude in the region.
+        direction: a :data:`~facscope.facs.directions.COMPASS` name, ``NO_MOTION`` or
+            ``NO_DIRECTION`` (:mod:`facscope.facs.directions`).
+        angle: the resultant's angle in degrees, counter-clockwise from rightward (90 = up), or
+            None when there is no direction.
+        concentration: ``R = |Σ vᵢ| / Σ |vᵢ|``; None when the record came without it.
+        pixels: how many pixels the region covers; None when the record came without it.
+    """
 
     region: str
     mean: float
     max: float
     direction: str
-    angle: int | None
-    concentration: float
-    pixels: int
+    angle: int | None = None
+    concentration: float | None = None
+    pixels: int | None = None
+
+    @property
+    def still(self) -> bool:
+        """True when the statistics report no significant motion."""
+        return self.direction == NO_MOTION
+
+    @property
+    def compass(self) -> str | None:
+        """The dominant compass direction, or None when there is none (or no motion at all)."""
+        return self.direction if self.direction in COMPASS else None
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], *, region: str | None = None) -> RegionMotion:
+        """The record of :meth:`to_dict` (or its JSON) back; ``region`` names it when ``d`` does
+        not. ``mean`` and ``max`` are required; the direction is normalised
+        (:func:`~facscope.facs.directions.normalize_compass`)."""
+        name = region if region is not None else d.get("region", d.get("name"))
+        if not name:
+            raise ConfigError(f"region statistics record without a region name: {dict(d)}")
+        try:
+            mean, peak = float(d["mean"]), float(d["max"])
+        except (KeyError, TypeError, ValueError):
+            raise ConfigError(
+                f"region {name!r}: statistics need numeric 'mean' and 'max'; got {dict(d)}"
+            ) from None
+        angle, concentration, pixels = d.get("angle"), d.get("concentration"), d.get("pixels")
+        return cls(
+            region=str(name),
+            mean=mean,
+            max=peak,
+            direction=normalize_compass(d.get("direction")),
+            angle=None if angle is None else int(angle),
+            concentration=None if concentration is None else float(concentration),
+            pixels=None if pixels is None else int(pixels),
+        )
 
     def describe(self) -> str:
         """One readable line for a prompt."""
@@ -145,7 +195,7 @@ def dominant_direction(u: np.ndarray, v: np.ndarray) -> tuple[str, int | None, f
     if r < MIN_CONCENTRATION:
         return NO_DIRECTION, None, r
     angle = float(np.degrees(np.arctan2(sy, sx))) % 360.0
-    return COMPASS[int(np.round(angle / 45.0)) % 8], round(angle) % 360, r
+    return compass_of(angle), round(angle) % 360, r
 
 
 def _pixel_slice(box: BBox, width: int, height: int) -> tuple[slice, slice]:

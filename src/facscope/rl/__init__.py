@@ -4,8 +4,10 @@
   region agreement, emotion), pure functions and TRL reward functions;
 * :mod:`~facscope.rl.credit` — the torch-free core of UC-GRPO: zoom utility, per-emotion EMA,
   calibrated credit, and the baselines' group rules;
+* :mod:`~facscope.rl.methods` — UC-GRPO and each baseline as a small strategy, built by name
+  from :data:`RL_METHODS` (the ``method`` of a recipe);
 * :mod:`~facscope.rl.trainer` — :class:`UCGRPOConfig` / :class:`UCGRPOTrainer`, a small
-  ``trl.GRPOTrainer`` subclass (trl 1.16.0);
+  ``trl.GRPOTrainer`` subclass (trl 1.16.0), and :func:`create_trainer`;
 * :mod:`~facscope.rl.env` — the agent's face tools as TRL's ``environment_factory``;
 * :mod:`~facscope.rl.data`, :mod:`~facscope.rl.coldstart` — GRPO rows and cold-start SFT
   trajectories; :mod:`~facscope.rl.synthetic` — the synthetic active-perception task;
@@ -26,10 +28,13 @@ _EXPORTS: dict[str, str] = {
     "METHODS": "credit",
     "batch_credit": "credit",
     "zoom_utility": "credit",
+    "RL_METHODS": "methods",
+    "RLMethod": "methods",
     "RewardWeights": "rewards",
     "reward_functions": "rewards",
     "UCGRPOConfig": "trainer",
     "UCGRPOTrainer": "trainer",
+    "create_trainer": "trainer",
     "FaceEnv": "env",
     "env_factory": "env",
     "rl_rows": "data",

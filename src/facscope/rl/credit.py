@@ -1,5 +1,6 @@
 """UC-GRPO's credit arithmetic, free of torch: zoom utility, emotion-aware EMA, calibrated credit,
-and the group rules of the ablation baselines.
+and the group rules of the ablation baselines (one pure function each, used by the method
+strategies of :mod:`facscope.rl.methods`).
 
 Everything here works on plain Python numbers for one batch of ``n_groups × G`` rollouts, laid
 out group by group (rollouts ``g·G … g·G+G−1`` answer query ``g``), the layout TRL's
@@ -47,7 +48,8 @@ __all__ = [
 
 #: Where the credit goes: every token of a zoom-using rollout, or only its zoom tool-call tokens.
 CREDIT_SCOPES = ("trajectory", "zoom_tokens")
-#: Training methods: UC-GRPO and the ablation baselines (see :mod:`facscope.rl.trainer`).
+#: Training methods: UC-GRPO and the ablation baselines, in the ablation table's order; each is a
+#: strategy registered under this name in :data:`facscope.rl.methods.RL_METHODS`.
 METHODS = ("ucgrpo", "grpo", "tool_bonus", "acof", "adatooler", "passive")
 #: EMA key of queries whose emotion label is missing.
 NO_EMOTION = "unlabelled"
@@ -246,7 +248,7 @@ def batch_credit(
     return out
 
 
-# --------------------------------------------------------------------------- baselines
+# --------------------------------------------------------------------------- baselines' rules
 
 
 def acof_rescore(correct: Sequence[bool], zoomed: Sequence[bool]) -> list[float]:

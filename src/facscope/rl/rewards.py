@@ -227,40 +227,41 @@ def format_reward(
     ]
 
 
-def au_reward(
-    prompts: Sequence[Any], completions: Sequence[Any], **columns: Any
-) -> list[float | None]:
-    """TRL reward: AU-level F1 against the ``aus`` column (None where not annotated)."""
-    golds = _column(columns, "aus", len(completions))
-    out: list[float | None] = []
-    for c, g in zip(completions, golds):
-        answer = parse_completion(c)
-        out.append(au_f1(answer.aus if answer.ok else None, gold_aus(g)))
-    return out
+def _au_term(answer: Any, gold: Any) -> float | None:
+    """AU-level F1 against the ``aus`` column (None where not annotated)."""
+    return au_f1(answer.aus if answer.ok else None, gold_aus(gold))
 
 
-def region_reward(
-    prompts: Sequence[Any], completions: Sequence[Any], **columns: Any
-) -> list[float | None]:
-    """TRL reward: region-group agreement against the ``aus`` column."""
-    golds = _column(columns, "aus", len(completions))
-    out: list[float | None] = []
-    for c, g in zip(completions, golds):
-        answer = parse_completion(c)
-        out.append(region_agreement(answer.aus if answer.ok else None, gold_aus(g)))
-    return out
+def _region_term(answer: Any, gold: Any) -> float | None:
+    """region-group agreement against the ``aus`` column."""
+    return region_agreement(answer.aus if answer.ok else None, gold_aus(gold))
 
 
-def emotion_reward(
-    prompts: Sequence[Any], completions: Sequence[Any], **columns: Any
-) -> list[float | None]:
-    """TRL reward: emotion correctness against the ``emotion`` column."""
-    golds = _column(columns, "emotion", len(completions))
-    out: list[float | None] = []
-    for c, g in zip(completions, golds):
-        answer = parse_completion(c)
-        out.append(emotion_score(answer.emotion if answer.ok else None, g))
-    return out
+def _emotion_term(answer: Any, gold: Any) -> float | None:
+    """emotion correctness against the ``emotion`` column."""
+    return emotion_score(answer.emotion if answer.ok else None, gold)
+
+
+def _answer_reward(
+    name: str, label: str, term: Callable[[Any, Any], float | None]
+) -> Callable[..., list[float | None]]:
+    """The TRL reward function ``name``: ``term`` of each completion's parsed answer
+    (:func:`parse_completion`) and its row's ``label`` cell."""
+
+    def reward(
+        prompts: Sequence[Any], completions: Sequence[Any], **columns: Any
+    ) -> list[float | None]:
+        golds = _column(columns, label, len(completions))
+        return [term(parse_completion(c), g) for c, g in zip(completions, golds)]
+
+    reward.__name__ = reward.__qualname__ = name  # TRL logs rewards under the function's name
+    reward.__doc__ = f"TRL reward: {term.__doc__}"
+    return reward
+
+
+au_reward = _answer_reward("au_reward", "aus", _au_term)
+region_reward = _answer_reward("region_reward", "aus", _region_term)
+emotion_reward = _answer_reward("emotion_reward", "emotion", _emotion_term)
 
 
 def _zoomed(environments: Sequence[Any] | None, n: int) -> list[bool]:

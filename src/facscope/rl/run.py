@@ -134,7 +134,7 @@ def build_rl_trainer(recipe: Any, *, rows: list[dict[str, Any]] | None = None) -
     values.setdefault("max_tool_calling_iterations", tools.max_zooms + 3)
     values.setdefault("report_to", "none")
     args = trainer_args(UCGRPOConfig, values, "trainer")
-    passive = args.method == "passive"
+    passive = not args.rl_method().tools
     if recipe.data.passive and not passive:
         raise ConfigError(
             f"data.passive is true but trainer.method is {args.method!r}; the passive condition "

@@ -153,6 +153,126 @@ def _curve(p0: Any, p1: Any, p2: Any, n: int = 12) -> np.ndarray:
     return (1 - t) ** 2 * np.asarray(p0) + 2 * (1 - t) * t * ctrl + t**2 * np.asarray(p2)
 
 
+_DARK = (40, 30, 30)
+_WHITE = (250, 250, 250)
+_LIP = (150, 60, 70)
+_MOUTH_HOLE = (60, 20, 30)
+
+Color = tuple[int, ...]
+
+
+@dataclass
+class _Canvas:
+    """An RGB image being drawn and its unit-square → pixel map ``m`` (3×3)."""
+
+    img: np.ndarray
+    m: np.ndarray
+
+    def px(self, points: Any) -> np.ndarray:
+        """Unit-square points → pixel coordinates."""
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        return (pts @ self.m[:2, :2].T + self.m[:2, 2]).astype(np.float32)
+
+    def _fixed(self, points: Any) -> np.ndarray:
+        return np.round(self.px(points) * 16).astype(np.int32)  # 4 bits of sub-pixel precision
+
+    def poly(self, points: Any, color: Color, width: int, closed: bool = False) -> None:
+        import cv2
+
+        pts = self._fixed(points).reshape(-1, 1, 2)
+        cv2.polylines(self.img, [pts], closed, color, max(1, width), cv2.LINE_AA, shift=4)
+
+    def fill(self, points: Any, color: Color) -> None:
+        import cv2
+
+        cv2.fillPoly(self.img, [self._fixed(points)], color, cv2.LINE_AA, shift=4)
+
+    def disc(self, point: Any, radius: int, color: Color, *, smooth: bool) -> None:
+        import cv2
+
+        x, y = self.px([point])[0]
+        kind = cv2.LINE_AA if smooth else cv2.LINE_8
+        cv2.circle(self.img, (round(x), round(y)), max(1, radius), color, -1, kind)
+
+
+@dataclass(frozen=True)
+class _Pen:
+    """Stroke widths and colours of one face: ``cue`` and ``faint`` draw the AU cues."""
+
+    stroke: int
+    cue: int
+    faint: Color
+    scale: float
+    amplitude: float
+
+
+def _pen(skin: Color, size: int, amplitude: float, fine: bool) -> _Pen:
+    """Thick dark cues, or (``fine``) one-pixel cues half-way between skin and dark."""
+    scale = size / 256
+    stroke = max(1, round(3 * scale))
+    faint = tuple(int(0.55 * c + 0.45 * d) for c, d in zip(skin, _DARK)) if fine else _DARK
+    return _Pen(stroke, 1 if fine else stroke, faint, scale, amplitude)
+
+
+def _blank(size: int, rng: np.random.Generator, jitter: float) -> _Canvas:
+    """A noisy grey background and the jittered face placement."""
+    m = _similarity(size, rng, jitter)
+    img = np.full((size, size, 3), rng.integers(70, 120), dtype=np.uint8)
+    img = np.clip(img + rng.normal(0, 4, img.shape), 0, 255).astype(np.uint8)
+    return _Canvas(img, m)
+
+
+def _ellipse(cx: float, cy: float, rx: float, ry: float, n: int) -> list[tuple[float, float]]:
+    return [(cx + rx * math.cos(t), cy + ry * math.sin(t)) for t in np.linspace(0, 2 * math.pi, n)]
+
+
+def _draw_eye_side(
+    c: _Canvas, pen: _Pen, g: dict[str, Any], side: str, aus: frozenset[int]
+) -> None:
+    """Brow, eye and iris of one side; crow's feet and a raised cheek line for AU6."""
+    c.poly(_curve(*g[f"brow_{side}"]), _DARK, pen.stroke)
+    (ex, ey), (hw, hh) = g[f"eye_{side}"]
+    c.poly(_ellipse(ex, ey, hw, hh, 24), _WHITE, pen.stroke, closed=True)
+    c.disc((ex, ey), round(hh * c.m[0, 0] * 0.8), _DARK, smooth=True)
+    if 6 not in aus:
+        return
+    a, sx = pen.amplitude, -1 if side == "r" else 1
+    ox = ex + sx * (hw + 0.01)
+    for dy in (-0.015, 0.0, 0.015):
+        c.poly([(ox, ey + dy * 0.5), (ox + sx * 0.035 * a, ey + dy * 1.6)], pen.faint, pen.cue)
+    cheek = _curve((ex - 0.05, ey + 0.06), (ex, ey + 0.06 - 0.025 * a), (ex + 0.05, ey + 0.06))
+    c.poly(cheek, pen.faint, pen.cue)
+
+
+def _draw_nose(c: _Canvas, pen: _Pen, aus: frozenset[int]) -> None:
+    """Brow furrows (AU4), the nose line, nose wrinkles (AU9)."""
+    a = pen.amplitude
+    if 4 in aus:  # vertical furrows between the brows
+        for x in (0.485, 0.515):
+            c.poly([(x, 0.36), (x, 0.36 + 0.05 * a)], pen.faint, pen.cue)
+    c.poly([(0.5, 0.43), (0.49, 0.56), (0.5, 0.57)], _DARK, max(1, pen.stroke - 1))
+    if 9 in aus:
+        for y in (0.45, 0.47, 0.49):
+            c.poly([(0.5 - 0.03 * a - 0.01, y), (0.5 + 0.03 * a + 0.01, y)], pen.faint, pen.cue)
+
+
+def _draw_mouth(c: _Canvas, pen: _Pen, mo: dict[str, Any], aus: frozenset[int]) -> None:
+    """Lips (the opening filled when parted), chin boss wrinkles (AU17), dimples (AU14)."""
+    upper = _curve(mo["left"], mo["upper"], mo["right"])
+    lower = _curve(mo["left"], mo["lower"], mo["right"])
+    if mo["open"]:
+        c.fill(np.vstack([upper, lower[::-1]]), _MOUTH_HOLE)
+    width = max(1, round(mo["thick"] * c.m[0, 0] * 0.5))
+    c.poly(upper, _LIP, width)
+    c.poly(lower, _LIP, width)
+    a = pen.amplitude
+    if 17 in aus:
+        c.poly(_curve((0.46, 0.83), (0.5, 0.83 - 0.015 * a), (0.54, 0.83)), pen.faint, pen.cue)
+    if 14 in aus:
+        for p in (mo["left"], mo["right"]):
+            c.disc(p, round(2 * pen.scale * a), pen.faint, smooth=False)
+
+
 def render_face(
     aus: frozenset[int] | set[int],
     *,
@@ -167,96 +287,18 @@ def render_face(
     ``fine`` draws every cue with one-pixel, low-contrast strokes (the subtle condition);
     otherwise cue strokes scale with the image.
     """
-    import cv2
-
     rng = rng or np.random.default_rng(0)
-    m = _similarity(size, rng, jitter)
     aus = frozenset(aus)
-
-    def px(points: Any) -> np.ndarray:
-        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-        return (pts @ m[:2, :2].T + m[:2, 2]).astype(np.float32)
-
-    def poly(points: Any, color: tuple[int, int, int], width: int, closed: bool = False) -> None:
-        pts = np.round(px(points) * 16).astype(np.int32).reshape(-1, 1, 2)
-        cv2.polylines(img, [pts], closed, color, max(1, width), cv2.LINE_AA, shift=4)
-
-    bg = rng.integers(70, 120)
-    img = np.full((size, size, 3), bg, dtype=np.uint8)
-    img = np.clip(img + rng.normal(0, 4, img.shape), 0, 255).astype(np.uint8)
+    canvas = _blank(size, rng, jitter)
     skin = tuple(int(v) for v in rng.integers(170, 215, 3))
-    scale = size / 256
-    oval = [
-        (0.5 + 0.3 * math.cos(t), 0.55 + 0.42 * math.sin(t))
-        for t in np.linspace(0, 2 * math.pi, 48)
-    ]
-    cv2.fillPoly(img, [np.round(px(oval) * 16).astype(np.int32)], skin, cv2.LINE_AA, shift=4)
+    canvas.fill(_ellipse(0.5, 0.55, 0.3, 0.42, 48), skin)
     g = _geometry(aus, amplitude)
-    dark = (40, 30, 30)
-    stroke = max(1, round(3 * scale))
-    cue = 1 if fine else stroke
-    # lines that only a cue draws are faint in the subtle condition
-    faint = tuple(int(0.55 * c + 0.45 * d) for c, d in zip(skin, dark)) if fine else dark
+    pen = _pen(skin, size, amplitude, fine)
     for side in ("r", "l"):
-        poly(_curve(*g[f"brow_{side}"]), dark, stroke)
-        (ex, ey), (hw, hh) = g[f"eye_{side}"]
-        ring = [
-            (ex + hw * math.cos(t), ey + hh * math.sin(t)) for t in np.linspace(0, 2 * math.pi, 24)
-        ]
-        poly(ring, (250, 250, 250), stroke, closed=True)
-        iris = px([(ex, ey)])[0]
-        cv2.circle(
-            img,
-            (round(iris[0]), round(iris[1])),
-            max(1, round(hh * m[0, 0] * 0.8)),
-            dark,
-            -1,
-            cv2.LINE_AA,
-        )
-        sx = -1 if side == "r" else 1
-        if 6 in aus:  # crow's feet at the outer eye corner and a raised cheek line
-            ox = ex + sx * (hw + 0.01)
-            for dy in (-0.015, 0.0, 0.015):
-                poly(
-                    [(ox, ey + dy * 0.5), (ox + sx * 0.035 * amplitude, ey + dy * 1.6)], faint, cue
-                )
-            poly(
-                _curve(
-                    (ex - 0.05, ey + 0.06),
-                    (ex, ey + 0.06 - 0.025 * amplitude),
-                    (ex + 0.05, ey + 0.06),
-                ),
-                faint,
-                cue,
-            )
-    if 4 in aus:  # vertical furrows between the brows
-        for x in (0.485, 0.515):
-            poly([(x, 0.36), (x, 0.36 + 0.05 * amplitude)], faint, cue)
-    poly([(0.5, 0.43), (0.49, 0.56), (0.5, 0.57)], dark, max(1, stroke - 1))
-    if 9 in aus:  # nose wrinkles
-        for y in (0.45, 0.47, 0.49):
-            poly(
-                [(0.5 - 0.03 * amplitude - 0.01, y), (0.5 + 0.03 * amplitude + 0.01, y)], faint, cue
-            )
-    mo = g["mouth"]
-    upper = _curve(mo["left"], mo["upper"], mo["right"])
-    lower = _curve(mo["left"], mo["lower"], mo["right"])
-    if mo["open"]:
-        hole = np.round(px(np.vstack([upper, lower[::-1]])) * 16).astype(np.int32)
-        cv2.fillPoly(img, [hole], (60, 20, 30), cv2.LINE_AA, shift=4)
-    lip = (150, 60, 70)
-    width = max(1, round(mo["thick"] * m[0, 0] * 0.5))
-    poly(upper, lip, width)
-    poly(lower, lip, width)
-    if 17 in aus:  # chin boss wrinkles
-        poly(_curve((0.46, 0.83), (0.5, 0.83 - 0.015 * amplitude), (0.54, 0.83)), faint, cue)
-    if 14 in aus:  # dimples
-        for p in (mo["left"], mo["right"]):
-            q = px([p])[0]
-            cv2.circle(
-                img, (round(q[0]), round(q[1])), max(1, round(2 * scale * amplitude)), faint, -1
-            )
-    return img, m
+        _draw_eye_side(canvas, pen, g, side, aus)
+    _draw_nose(canvas, pen, aus)
+    _draw_mouth(canvas, pen, g["mouth"], aus)
+    return canvas.img, canvas.m
 
 
 def synthetic_faces(config: SyntheticConfig | None = None) -> Iterator[SyntheticFace]:

@@ -3,17 +3,11 @@
 UC-GRPO (the training method of ActFER) keeps GRPO's group-normalised advantages and adds one
 change: the advantage of every rollout that zoomed is shifted by ``α·ũ_q``, the calibrated
 utility of zooming for its query (:mod:`facscope.rl.credit`). The baselines of the ablation run
-through the same trainer, selected by ``method``:
-
-* ``ucgrpo`` — the utility credit (each part switchable: ``utility_credit``, ``ema_calibration``,
-  ``credit_scope``);
-* ``grpo`` — plain GRPO with the same rewards;
-* ``tool_bonus`` — DeepEyes: an extra reward term, 1 if the rollout zoomed and answered right;
-* ``acof`` — Adaptive Chain-of-Focus: the correctness term re-scored per group
-  (:func:`facscope.rl.credit.acof_rescore`);
-* ``adatooler`` — AdaTooler-V: an extra reward term, the sample's offline ``tool_benefit`` for
-  zoom-using rollouts;
-* ``passive`` — no tools: train without an environment on the aligned face.
+through the same trainer: ``UCGRPOConfig.method`` names a small strategy of
+:data:`facscope.rl.methods.RL_METHODS` (``ucgrpo``, ``grpo``, ``tool_bonus``, ``acof``,
+``adatooler``, ``passive``), each documenting its paper and the one thing it changes — whether
+rollouts use tools, whether the zoom credit applies, extra reward terms, a group re-scoring of the
+correctness term. :func:`create_trainer` builds the trainer of a method by name.
 
 TRL has no public advantage hook, so this subclass relies on two private methods of TRL 1.16.0
 (pinned in the ``llm`` extra; :func:`check_trl_internals` fails loudly if they change):
@@ -32,6 +26,7 @@ import json
 import os
 import warnings
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -48,15 +43,10 @@ from facscope.rl.credit import (
     CreditConfig,
     EmotionEMA,
     GroupCredit,
-    acof_rescore,
     batch_credit,
 )
-from facscope.rl.rewards import (
-    RewardWeights,
-    reward_functions,
-    tool_benefit_reward,
-    tool_bonus_reward,
-)
+from facscope.rl.methods import RL_METHODS, RLMethod
+from facscope.rl.rewards import RewardWeights, reward_functions
 
 __all__ = [
     "STATE_FILE",
@@ -64,6 +54,7 @@ __all__ = [
     "UCGRPOConfig",
     "UCGRPOTrainer",
     "check_trl_internals",
+    "create_trainer",
     "zoom_token_mask",
 ]
 
@@ -144,11 +135,14 @@ class UCGRPOConfig(GRPOConfig):
     zoom_tool: str = field(default="zoom", metadata=_help("name of the zoom tool"))
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ConfigError(f"method must be one of {METHODS}; got {self.method!r}")
+        self.rl_method()  # validates the method name
         self.weights()  # validates the reward weights
         self.credit_config()  # validates alpha, beta, lambda, scope
         super().__post_init__()
+
+    def rl_method(self) -> RLMethod:
+        """The strategy of ``method`` (:data:`facscope.rl.methods.RL_METHODS`)."""
+        return RL_METHODS.create(self.method)
 
     def weights(self) -> RewardWeights:
         return RewardWeights(
@@ -159,8 +153,8 @@ class UCGRPOConfig(GRPOConfig):
         )
 
     def credit_config(self) -> CreditConfig:
-        """The credit switches; no credit and no EMA for the baselines."""
-        on = self.method == "ucgrpo"
+        """The credit switches; no credit and no EMA for methods without the zoom credit."""
+        on = self.rl_method().zoom_credit
         return CreditConfig(
             utility=on and self.utility_credit,
             alpha=self.credit_alpha,
@@ -173,12 +167,7 @@ class UCGRPOConfig(GRPOConfig):
 
     def default_rewards(self) -> tuple[list[Any], list[float]]:
         """The reward functions and weights of this method."""
-        extra: list[tuple[Any, float]] = []
-        if self.method == "tool_bonus":
-            extra.append((tool_bonus_reward, self.tool_bonus_weight))
-        elif self.method == "adatooler":
-            extra.append((tool_benefit_reward, self.tool_benefit_weight))
-        return reward_functions(self.weights(), extra=extra)
+        return reward_functions(self.weights(), extra=self.rl_method().extra_rewards(self))
 
 
 def zoom_token_mask(
@@ -228,11 +217,14 @@ class UCGRPOTrainer(GRPOTrainer):
     """GRPO with utility-calibrated credit for zooming (UC-GRPO, from ActFER) and its baselines.
 
     Takes the arguments of :class:`trl.GRPOTrainer`; ``args`` must be a :class:`UCGRPOConfig`.
-    With ``reward_funcs=None`` the AU-grounded rewards of :mod:`facscope.rl.rewards` (and the
-    baseline's extra term) are used with the config's weights. Pass the environment factory
-    (:class:`facscope.rl.env.FaceEnv`) except for ``method="passive"``.
+    What differs between methods is delegated to the strategy of ``args.method``
+    (:class:`facscope.rl.methods.RLMethod`). With ``reward_funcs=None`` the AU-grounded rewards
+    of :mod:`facscope.rl.rewards` (and the method's extra terms) are used with the config's
+    weights. Pass the environment factory (:class:`facscope.rl.env.FaceEnv`) except for a method
+    without tools (``method="passive"``).
 
     Attributes:
+        rl_method: the strategy of ``args.method``.
         ema: the per-emotion utility EMA (:class:`facscope.rl.credit.EmotionEMA`).
         last_credit: the :class:`~facscope.rl.credit.GroupCredit` of every group of the last
             training batch (all processes), for inspection.
@@ -253,11 +245,12 @@ class UCGRPOTrainer(GRPOTrainer):
             raise ConfigError(
                 f"UCGRPOTrainer needs args=UCGRPOConfig(...); got {type(args).__name__}"
             )
-        if args.method == "passive" and kwargs.get("environment_factory") is not None:
+        self.rl_method = args.rl_method()
+        if not self.rl_method.tools and kwargs.get("environment_factory") is not None:
             raise ConfigError(
-                "method='passive' trains without tools: do not pass environment_factory"
+                f"method={args.method!r} trains without tools: do not pass environment_factory"
             )
-        if args.method != "passive" and kwargs.get("environment_factory") is None:
+        if self.rl_method.tools and kwargs.get("environment_factory") is None:
             warnings.warn(
                 f"method={args.method!r} without environment_factory: no rollout can zoom, so "
                 "there is no zoom credit; pass environment_factory=facscope.rl.env.env_factory()",
@@ -272,9 +265,9 @@ class UCGRPOTrainer(GRPOTrainer):
         self.last_credit: list[GroupCredit] = []
         self._uc_batch: dict[str, Any] | None = None
         super().__init__(model=model, reward_funcs=reward_funcs, args=args, **kwargs)
-        if args.method == "acof" and args.correctness_reward not in self.reward_func_names:
+        if self.rl_method.rescores and args.correctness_reward not in self.reward_func_names:
             raise ConfigError(
-                f"method='acof' re-scores the reward function {args.correctness_reward!r}, which "
+                f"method={args.method!r} re-scores the reward function {args.correctness_reward!r}, which "
                 f"is not among {self.reward_func_names}; set correctness_reward"
             )
 
@@ -297,8 +290,8 @@ class UCGRPOTrainer(GRPOTrainer):
         emotions = gather_object([normalize_emotion(x.get("emotion")) for x in inputs])
         mode = "train" if self.model.training else "eval"
         group = self.num_generations if mode == "train" else self.num_generations_eval
-        if self.args.method == "acof":
-            rewards_per_func = self._acof(rewards_per_func, zoomed, group)
+        if self.rl_method.rescores:
+            rewards_per_func = self._rescore(rewards_per_func, zoomed, group)
         self._uc_batch = {
             "rewards_per_func": rewards_per_func,
             "zoomed": zoomed,
@@ -306,18 +299,21 @@ class UCGRPOTrainer(GRPOTrainer):
         }
         return rewards_per_func
 
-    def _acof(self, rewards_per_func: torch.Tensor, zoomed: list[bool], group: int) -> torch.Tensor:
+    def _rescore(
+        self, rewards_per_func: torch.Tensor, zoomed: list[bool], group: int
+    ) -> torch.Tensor:
+        """Apply the method's group rule to the correctness column, group by group."""
         col = self.reward_func_names.index(self.args.correctness_reward)
         values = rewards_per_func[:, col].tolist()
         out = rewards_per_func.clone()
         for start in range(0, len(values), group):
-            chunk = values[start : start + group]
-            if any(v != v for v in chunk):  # NaN: no label, leave the group as is
-                continue
-            scores = acof_rescore([v == 1.0 for v in chunk], zoomed[start : start + group])
-            out[start : start + group, col] = torch.tensor(
-                scores, dtype=out.dtype, device=out.device
+            scores = self.rl_method.rescore(
+                values[start : start + group], zoomed[start : start + group]
             )
+            if scores is not None:
+                out[start : start + group, col] = torch.tensor(
+                    scores, dtype=out.dtype, device=out.device
+                )
         return out
 
     # ------------------------------------------------------------------ advantages
@@ -430,3 +426,21 @@ class UCGRPOTrainer(GRPOTrainer):
         with open(path, encoding="utf-8") as f:
             state = json.load(f)
         self.ema.load_state_dict(state["ema"])
+
+
+def create_trainer(
+    method: str, *, model: Any, args: UCGRPOConfig | Mapping[str, Any], **kwargs: Any
+) -> UCGRPOTrainer:
+    """The trainer of the RL method registered as ``method`` (:data:`RL_METHODS`).
+
+    ``args`` is a :class:`UCGRPOConfig` of that method, or a mapping of its fields (``method``
+    is filled in). The other keyword arguments go to :class:`trl.GRPOTrainer`
+    (``train_dataset``, ``processing_class``, ``environment_factory`` for methods with tools…).
+    An unknown name raises the registry's :class:`~facscope.errors.ConfigError`.
+    """
+    chosen = RL_METHODS.get(method)
+    if isinstance(args, Mapping):
+        args = UCGRPOConfig(**{**args, "method": method})
+    elif isinstance(args, UCGRPOConfig) and RL_METHODS.get(args.method) is not chosen:
+        raise ConfigError(f"create_trainer({method!r}) got a config of method {args.method!r}")
+    return UCGRPOTrainer(model=model, args=args, **kwargs)

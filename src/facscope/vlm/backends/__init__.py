@@ -5,5 +5,7 @@ The names are those of :mod:`facscope.vlm.backends.base` (``Backend``, ``Generat
 ``GenerationRequest``, ``BACKENDS``, ``create_backend``, ``list_backends``, ``message_images``…).
 """
 
+from facscope.vlm.backends import openai as _openai  # noqa: F401  (registers "openai")
+from facscope.vlm.backends import transformers as _transformers  # noqa: F401  (registers it)
 from facscope.vlm.backends.base import *  # noqa: F403
 from facscope.vlm.backends.base import __all__  # noqa: F401

@@ -101,25 +101,19 @@ class Backend:
         """Release resources (threads, models)."""
 
 
+#: Filled by the backend modules, which importing :mod:`facscope.vlm.backends` loads (nothing heavy);
+#: packages above add their own backends when they are imported (the agent adds ``expert``).
 BACKENDS: Registry[Backend] = Registry("agent backend")
-
-
-def _load_builtin() -> None:
-    # The backend modules import nothing heavy at module level. Packages above this one add
-    # their own backends to BACKENDS when they are imported (the agent adds ``expert``).
-    from facscope.vlm.backends import openai, transformers  # noqa: F401
 
 
 def create_backend(name: str, /, **options: Any) -> Backend:
     """The backend registered as ``name`` (``openai``, ``transformers``; ``expert`` once
     :mod:`facscope.agent` is imported), built with ``options``."""
-    _load_builtin()
     return BACKENDS.create(name, **options)
 
 
 def list_backends() -> list[str]:
     """Registered backend names, sorted (``BACKENDS.describe()`` gives one line on each)."""
-    _load_builtin()
     return BACKENDS.names()
 
 
