@@ -28,7 +28,7 @@ import numpy as np
 
 from facscope.agent import Agent, AgentInput, create_backend
 from facscope.testing.openai_server import FakeOpenAIServer
-from facscope.testing.scripted import tool_call
+from facscope.vlm.toolcalls import format_tool_call as tool_call
 
 ANSWER = 'Corners up.\n<answer>{"aus": [6, 12], "emotion": "happiness"}</answer>'
 

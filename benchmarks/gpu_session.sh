@@ -58,7 +58,7 @@ print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'transforme
 if [ -n "${SMALL:-}" ]; then
   MER=(--device cpu --small --models r3d_18 --steps 2 --warmup 1)
   export FRAMES=4 SIZE=32 NW=2 MP=no DEV=--cpu
-  RLG=(--model tiny-random --cpu --steps 2 --batch 4 --generations 2 --reason-tokens 32
+  RLG=(--model tiny:qwen3_vl --cpu --steps 2 --batch 4 --generations 2 --reason-tokens 32
        --size 128 --max-pixels 4096 --view-size 32)
   MELLM=configs/mellm-synth-experiment-cpu.yaml
   RL=(--tiny hidden_size=64 num_layers=2 vocab_size=1000 --train 8 --eval 4 --sft-steps 2

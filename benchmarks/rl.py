@@ -49,7 +49,7 @@ def _common(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _model(args: argparse.Namespace, name: str) -> dict[str, Any]:
-    spec: dict[str, Any] = {"name": name, "max_pixels": args.max_pixels, "local_files_only": True}
+    spec: dict[str, Any] = {"name": name, "max_pixels": args.max_pixels, "allow_download": False}
     if args.gpu and not args.tiny:  # a model trained from scratch keeps fp32 weights (autocast)
         spec["dtype"] = "bfloat16"
     if args.chat_template and not name.startswith(str(args.out)):
@@ -165,11 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--model", default="tiny-random", help="model id, directory or tiny-random")
+    p.add_argument("--model", default="tiny:qwen3_vl", help="model id, directory or tiny:qwen3_vl")
     p.add_argument("--chat-template", default=None, help="e.g. trl:qwen3_vl for Qwen2.5-VL")
     p.add_argument(
         "--tiny", nargs="*", default=[], metavar="KEY=VALUE",
-        help="sizes of a tiny-random model trained from scratch, e.g. hidden_size=256 num_layers=6",
+        help="sizes of a tiny:<family> model trained from scratch, e.g. hidden_size=256 num_layers=6",
     )  # fmt: skip
     p.add_argument("--methods", default="passive,grpo,ucgrpo")
     p.add_argument("--train", type=int, default=12, help="training faces")

@@ -2,7 +2,7 @@
 
 No weights can be downloaded on the lent GPU machine, and speed does not depend on weight
 values, so the policy is a random Qwen3-VL with the published layer shapes of Qwen3-VL-2B or
--4B (``random-qwen3-vl-2b`` / ``-4b``, see :data:`facscope.rl.models.RANDOM_MODELS`). A random
+-4B (``random-qwen3-vl-2b`` / ``-4b``, see :data:`facscope.vlm.tiny.RANDOM_MODELS`). A random
 model never calls a tool, so rollouts are **forced**: the real ``generate`` runs for exactly as
 many new tokens as the scripted reply has (paying the true generation cost), then its tokens
 are replaced by the script. Two conditions, same reasoning length:
@@ -15,7 +15,7 @@ are replaced by the script. Two conditions, same reasoning length:
 Prints seconds per optimizer step, completion tokens per second (model-written tokens only)
 and peak GPU memory, and the zoom/passive ratios. CPU proof run::
 
-    python benchmarks/rl_gpu.py --model tiny-random --cpu --steps 1
+    python benchmarks/rl_gpu.py --model tiny:qwen3_vl --cpu --steps 1
 
 On the GPU (TRL and datasets travel as wheels, see docs/rl.md)::
 

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 
-from facscope.agent.backends.base import Backend, Generation
 from facscope.mellm.evaluate import (
     INVALID,
     evaluate_describe,
@@ -18,6 +17,7 @@ from facscope.mellm.evaluate import (
 from facscope.mellm.predict import PredictOptions, load_items, predict, read_generated
 from facscope.mellm.records import read_records
 from facscope.mellm.splits import Split
+from facscope.vlm.backends.base import Backend, Generation
 
 
 class Scripted(Backend):

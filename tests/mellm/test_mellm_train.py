@@ -25,7 +25,7 @@ def one_thread():
 @pytest.fixture(scope="module")
 def run(build_dir, tmp_path_factory, one_thread):
     from facscope.mellm.config import sft_config_from_dict
-    from facscope.mellm.train import run_sft
+    from facscope.mellm.train import run_finetune
 
     out = tmp_path_factory.mktemp("mellm_run") / "run"
     cfg = sft_config_from_dict({
@@ -35,7 +35,7 @@ def run(build_dir, tmp_path_factory, one_thread):
         "batch_size": 2, "logging_steps": 1, "use_cpu": True, "warmup_ratio": 0.0,
         "lr_scheduler": "constant", "split": {"protocol": "kfold", "k": 3, "fold": 0},
     })  # fmt: skip
-    return run_sft(cfg)
+    return run_finetune(cfg)
 
 
 def test_loss_falls_and_only_lora_trains(run):

@@ -24,6 +24,6 @@ def tiny_vlm():
     """A fresh tiny random Qwen3-VL (model, processor); images at most 64×64 pixels."""
     pytest.importorskip("trl")
     pytest.importorskip("torchvision")
-    from facscope.testing.tiny_vlm import build_tiny_vlm
+    from facscope.vlm.tiny import build_tiny_vlm
 
     return build_tiny_vlm(hidden_size=16, num_heads=2, vocab_size=512)

@@ -17,7 +17,7 @@ def test_recipe_sections_and_unknown_keys(tmp_path):
     from facscope.rl.recipe import load_recipe, recipe_from_dict
 
     r = recipe_from_dict({"trainer": {"output_dir": "x", "method": "grpo"}}, kind="rl")
-    assert r.model.name == "tiny-random" and r.data.source == "synthetic" and r.lora is None
+    assert r.model.name == "tiny:qwen3_vl" and r.data.source == "synthetic" and r.lora is None
     assert recipe_from_dict({"trainer": {}}, kind="rl", output_dir=tmp_path).output_dir == tmp_path
     for raw, match in [
         ({"trainer": {"output_dir": "x"}, "optimizer": {}}, "section"),
@@ -96,7 +96,7 @@ def test_cli_sft_then_train(tmp_path):
         tmp_path / "sft.yaml",
         {
             **common,
-            "model": {"name": "tiny-random"},
+            "model": {"name": "tiny:qwen3_vl"},
             "lora": {"r": 4, "alpha": 8},
             "trainer": {**device, "max_steps": 1, "per_device_train_batch_size": 2},
         },
@@ -164,8 +164,8 @@ def test_tiny_sizes_build_a_bigger_random_model_and_are_checked():
     from facscope.rl.models import load_model
     from facscope.rl.recipe import ModelSpec
 
-    small, _ = load_model(ModelSpec(name="tiny-random"))
-    big, _ = load_model(ModelSpec(name="tiny-random", tiny={"hidden_size": 64, "num_layers": 3}))
+    small, _ = load_model(ModelSpec(name="tiny:qwen3_vl"))
+    big, _ = load_model(ModelSpec(name="tiny:qwen3_vl", tiny={"hidden_size": 64, "num_layers": 3}))
     assert big.config.text_config.hidden_size == 64
     assert big.config.text_config.num_hidden_layers == 3
     assert sum(p.numel() for p in big.parameters()) > 2 * sum(p.numel() for p in small.parameters())
@@ -175,6 +175,6 @@ def test_tiny_sizes_build_a_bigger_random_model_and_are_checked():
         ({"family": "qwen2_5_vl"}, "family"),
     ]:
         with pytest.raises(ConfigError, match=match):
-            ModelSpec(name="tiny-random", tiny=tiny)
-    with pytest.raises(ConfigError, match="tiny-random"):
+            ModelSpec(name="tiny:qwen3_vl", tiny=tiny)
+    with pytest.raises(ConfigError, match="tiny:<family>"):
         ModelSpec(name="Qwen/Qwen3-VL-2B-Instruct", tiny={"hidden_size": 64})

@@ -12,12 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from facscope.errors import ConfigError
+from facscope.vlm.backends.base import COORDINATE_SYSTEMS
 
 __all__ = ["COORDINATE_SYSTEMS", "BoxFrame"]
-
-#: ``pixels``: original-image pixels; ``relative-1000``: 0–1000 over each axis (Qwen3-VL);
-#: ``resized``: pixels of the image as resized for the model (Qwen2.5-VL).
-COORDINATE_SYSTEMS = ("pixels", "relative-1000", "resized")
 
 
 @dataclass(frozen=True, kw_only=True)

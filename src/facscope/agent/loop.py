@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from facscope.agent.backends.base import TOOL_STOP, Backend, GenerationRequest
 from facscope.agent.coords import BoxFrame
 from facscope.agent.parse import ParsedAnswer, parse_answer, parse_tool_calls
 from facscope.agent.prompts import FINAL_TURN_NOTICE, system_prompt, task_prompt
@@ -35,6 +34,7 @@ from facscope.agent.tools import (
 from facscope.agent.trace import Episode, Turn
 from facscope.errors import ConfigError
 from facscope.facs import EMOTIONS
+from facscope.vlm.backends.base import TOOL_STOP, Backend, GenerationRequest
 
 __all__ = ["MODES", "Agent", "AgentConfig", "AgentInput"]
 
@@ -198,7 +198,7 @@ class Agent:
     """Runs episodes of a backend over images or clips.
 
     Args:
-        backend: any :class:`~facscope.agent.backends.base.Backend`.
+        backend: any :class:`~facscope.vlm.backends.base.Backend`.
         config: loop options; keyword overrides are applied on top.
 
     Example:

@@ -9,7 +9,6 @@ quotes, trailing commas, a missing closing brace or tag, code fences) and says s
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ from typing import Any
 
 from facscope.errors import AUParseError
 from facscope.facs import AU_CATALOGUE, EMOTIONS, au_from_name, normalize_emotion, parse_aus
+from facscope.vlm.toolcalls import ToolCall, loads_lenient, parse_tool_calls, strip_tool_calls
 
 __all__ = [
     "PARSE_STATUSES",
@@ -31,176 +31,10 @@ __all__ = [
 ]
 
 PARSE_STATUSES = ("ok", "repaired", "failed")
-_TOOL_CALL = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL)
 _ANSWER_OPEN = re.compile(r"<answer>", re.IGNORECASE)
 _ANSWER_CLOSE = re.compile(r"</answer>", re.IGNORECASE)
-_FENCE = re.compile(r"^\s*```[a-zA-Z]*\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
 _AU_KEYS = ("aus", "au", "action_units", "action units", "actionunits", "au_list")
 _EMOTION_KEYS = ("emotion", "label", "expression", "emotion_label")
-
-
-# --------------------------------------------------------------------------- lenient JSON
-
-
-def _strip_fences(text: str) -> tuple[str, bool]:
-    m = _FENCE.match(text)
-    return (m.group(1), True) if m else (text, False)
-
-
-def _balance(text: str) -> tuple[str, bool]:
-    """Close unterminated strings, arrays and objects (outside strings), in nesting order."""
-    stack: list[str] = []
-    in_str, esc = False, False
-    for ch in text:
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in "{[":
-            stack.append("}" if ch == "{" else "]")
-        elif ch in "}]" and stack and stack[-1] == ch:
-            stack.pop()
-    tail = ('"' if in_str else "") + "".join(reversed(stack))
-    return (text.rstrip().rstrip(",") + tail, True) if tail else (text, False)
-
-
-def loads_lenient(text: str) -> tuple[Any, list[str]]:
-    """Parse JSON that a language model wrote, repairing common slips.
-
-    Returns the value and the list of repairs made (empty when the text was valid JSON).
-
-    Raises:
-        ValueError: the text could not be read even after repairs.
-    """
-    repairs: list[str] = []
-    body, fenced = _strip_fences(text.strip())
-    if fenced:
-        repairs.append("removed code fence")
-    body = body.strip()
-    try:
-        return json.loads(body), repairs
-    except json.JSONDecodeError:
-        pass
-    start = body.find("{")
-    if start > 0:
-        body = body[start:]
-        repairs.append("dropped text before the JSON object")
-    end = body.rfind("}")
-    if 0 <= end < len(body) - 1 and body[end + 1 :].strip() and body.count("{") == body.count("}"):
-        body = body[: end + 1]
-        repairs.append("dropped text after the JSON object")
-    fixed = body
-    if "'" in fixed and '"' not in fixed:
-        fixed = fixed.replace("'", '"')
-        repairs.append("single quotes")
-    py = re.sub(
-        r"\bTrue\b", "true", re.sub(r"\bFalse\b", "false", re.sub(r"\bNone\b", "null", fixed))
-    )
-    if py != fixed:
-        fixed = py
-        repairs.append("Python literals")
-    keyed = re.sub(r"([{,]\s*)([A-Za-z_][\w ]*?)\s*:", r'\1"\2":', fixed)
-    if keyed != fixed:
-        fixed = keyed
-        repairs.append("unquoted keys")
-    balanced, closed = _balance(fixed)
-    if closed:
-        fixed = balanced
-        repairs.append("closed unterminated brackets")
-    trimmed = re.sub(r",\s*([}\]])", r"\1", fixed)
-    if trimmed != fixed:
-        fixed = trimmed
-        repairs.append("trailing comma")
-    try:
-        return json.loads(fixed), repairs
-    except json.JSONDecodeError:
-        pass
-    try:
-        value = ast.literal_eval(body)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        raise ValueError(
-            f"not valid JSON even after repairs ({', '.join(repairs) or 'none'})"
-        ) from None
-    return value, [*repairs, "Python literal syntax"]
-
-
-# --------------------------------------------------------------------------- tool calls
-
-
-@dataclass(frozen=True)
-class ToolCall:
-    """One ``<tool_call>`` block: the tool's name and arguments, or why it could not be read."""
-
-    name: str | None
-    arguments: dict[str, Any] | None
-    raw: str
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "arguments": self.arguments,
-            "raw": self.raw,
-            "error": self.error,
-        }
-
-
-def parse_tool_calls(text: str) -> list[ToolCall]:
-    """Every ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>`` in ``text``, in order.
-
-    A final block without its closing tag (the stop string cut it) is read too. Also accepted:
-    ``"parameters"`` for ``"arguments"``, arguments given as a JSON string, and the OpenAI shape
-    ``{"function": {"name": ..., "arguments": ...}}``.
-    """
-    calls = []
-    for m in _TOOL_CALL.finditer(text):
-        raw = m.group(1).strip()
-        try:
-            obj, _ = loads_lenient(raw)
-        except ValueError as exc:
-            calls.append(ToolCall(None, None, raw, f"the tool call is not valid JSON: {exc}"))
-            continue
-        if isinstance(obj, dict) and isinstance(obj.get("function"), dict):
-            obj = obj["function"]
-        if not isinstance(obj, dict) or not isinstance(obj.get("name"), str) or not obj["name"]:
-            calls.append(
-                ToolCall(
-                    None, None, raw, 'a tool call must be {"name": "<tool>", "arguments": {...}}'
-                )
-            )
-            continue
-        args = obj.get("arguments", obj.get("parameters", {}))
-        if isinstance(args, str):
-            try:
-                args, _ = loads_lenient(args) if args.strip() else ({}, [])
-            except ValueError:
-                calls.append(
-                    ToolCall(obj["name"], None, raw, "the tool call's arguments are not valid JSON")
-                )
-                continue
-        if args is None:
-            args = {}
-        if not isinstance(args, dict):
-            calls.append(
-                ToolCall(obj["name"], None, raw, "the tool call's arguments must be a JSON object")
-            )
-            continue
-        calls.append(ToolCall(obj["name"].strip(), args, raw))
-    return calls
-
-
-def strip_tool_calls(text: str) -> str:
-    """``text`` without its tool-call blocks."""
-    return _TOOL_CALL.sub("", text).strip()
 
 
 # --------------------------------------------------------------------------- answers

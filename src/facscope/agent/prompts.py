@@ -3,11 +3,10 @@ message, and the tool section for chat templates that cannot render tools themse
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import Any
 
 from facscope.facs import AU_CATALOGUE, EMOTIONS, REGION_AUS, REGION_GROUPS
+from facscope.vlm.toolcalls import render_tool_section
 
 __all__ = [
     "ANSWER_FORMAT",
@@ -116,23 +115,4 @@ def task_prompt(*, clip: bool = False, passive: bool = False) -> str:
     return (
         f"{what} Which Action Units are active, and which emotion does the face show? "
         "Use the tools to inspect the face before answering."
-    )
-
-
-def render_tool_section(schemas: Sequence[dict[str, Any]]) -> str:
-    """The tool list and calling convention, as text appended to the system prompt.
-
-    Used where the chat template cannot render ``tools`` itself (OpenAI-compatible endpoints
-    in text mode, templates without tool support). It mirrors the Qwen tool-calling format, so
-    a Qwen model sees what it was trained on.
-    """
-    listed = "\n".join(json.dumps(s, ensure_ascii=False) for s in schemas)
-    return (
-        "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
-        "You are provided with function signatures within <tools></tools> XML tags:\n"
-        f"<tools>\n{listed}\n</tools>\n\n"
-        "For each function call, return a json object with function name and arguments within "
-        "<tool_call></tool_call> XML tags:\n<tool_call>\n"
-        '{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>\n'
-        "Tool results come back inside <tool_response></tool_response> tags."
     )

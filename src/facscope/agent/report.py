@@ -6,9 +6,7 @@ Images are embedded as base64 data URLs, so the file opens anywhere with nothing
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ import numpy as np
 
 from facscope.agent.trace import Episode
 from facscope.facs import AU_CATALOGUE
+from facscope.vlm.backends.openai import encode_image
 
 __all__ = ["annotate_input", "data_url", "render_report", "write_report"]
 
@@ -32,16 +31,7 @@ def data_url(image: Any, *, max_side: int | None = None, fmt: str = "png") -> st
     from PIL import Image
 
     im = image if hasattr(image, "save") else Image.fromarray(np.asarray(image))
-    im = im.convert("RGB")
-    if max_side is not None and max(im.size) > max_side:
-        s = max_side / max(im.size)
-        im = im.resize((max(1, round(im.size[0] * s)), max(1, round(im.size[1] * s))))
-    buf = io.BytesIO()
-    if fmt == "jpeg":
-        im.save(buf, format="JPEG", quality=90)
-    else:
-        im.save(buf, format="PNG", optimize=True)
-    return f"data:image/{fmt};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return encode_image(im, fmt=fmt, max_side=max_side, optimize=True)
 
 
 def annotate_input(episode: Episode) -> np.ndarray:

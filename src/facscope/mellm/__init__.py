@@ -12,7 +12,7 @@ use (``from facscope.mellm import build_records``):
   (:func:`build_records`);
 * :mod:`~facscope.mellm.formats` — TRL / LLaVA / ShareGPT / ME-VQA outputs
   (:func:`write_format`);
-* :mod:`~facscope.mellm.train` — SFT with TRL and LoRA (:func:`run_sft`);
+* :mod:`~facscope.mellm.train` — SFT with TRL and LoRA (:func:`run_finetune`);
 * :mod:`~facscope.mellm.predict` / :mod:`~facscope.mellm.evaluate` — generation with any
   agent backend (``predict.predict``) and the metrics;
 * :mod:`~facscope.mellm.parse` — AUs and labels read back from free text.
@@ -39,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "mentioned_aus": "parse",
     "SFTRunConfig": "config",
     "load_sft_config": "config",
+    "run_finetune": "train",
     "run_sft": "train",
     "load_trained": "train",
     "evaluate_describe": "evaluate",

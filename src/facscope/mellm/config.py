@@ -16,6 +16,8 @@ from typing import Any
 
 from facscope.config import build_config, read_yaml
 from facscope.errors import ConfigError
+from facscope.vlm.loading import DTYPES, canonical_model_name, tiny_family
+from facscope.vlm.tiny import tiny_config
 
 __all__ = [
     "TASKS",
@@ -28,7 +30,6 @@ __all__ = [
 
 TASKS = ("describe", "mevqa")
 PROTOCOLS = ("kfold", "loso", "none")
-DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,7 +110,7 @@ class SFTRunConfig:
     Model:
         model: a Hugging Face model id or local directory (Qwen2.5-VL, Qwen3-VL), or
         ``tiny:qwen3_vl`` / ``tiny:qwen2_5_vl`` for a randomly initialised model built from
-        ``tiny`` (the fields of :class:`facscope.testing.tiny_vlm.TinyVLMConfig`): training from
+        ``tiny`` (the fields of :class:`facscope.vlm.tiny.TinyVLMConfig`): training from
         scratch; allow_download: let transformers fetch ``model``; dtype; attn_implementation.
     What trains:
         lora: adapters (:class:`LoraSection`), or None for full fine-tuning; freeze_vision:
@@ -180,12 +181,9 @@ class SFTRunConfig:
         lo, hi = self.min_pixels, self.max_pixels
         if (lo is not None and lo < 1) or (hi is not None and hi < 1) or (lo and hi and lo > hi):
             raise ConfigError(f"need 0 < min_pixels <= max_pixels; got {lo}, {hi}")
-        if self.model.startswith("tiny:"):
-            from facscope.testing.tiny_vlm import FAMILIES, tiny_config
-
-            family = self.model.split(":", 1)[1]
-            if family not in FAMILIES:
-                raise ConfigError(f"tiny model family must be one of {FAMILIES}; got {family!r}")
+        object.__setattr__(self, "model", canonical_model_name(self.model, stacklevel=3))
+        family = tiny_family(self.model)
+        if family is not None:
             tiny_config(self.tiny, family)  # validate the sizes now
         elif self.tiny:
             raise ConfigError("'tiny' sizes only apply to model: tiny:<family>")

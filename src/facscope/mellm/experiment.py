@@ -159,11 +159,11 @@ def run_experiment(
     config: str | os.PathLike[str] | dict[str, Any], *, progress: bool = True
 ) -> dict[str, Any]:
     """Run the synthetic experiment (module docstring); returns and writes ``report.json``."""
-    from facscope.agent import create_backend
     from facscope.io import write_json, write_text
     from facscope.mellm.evaluate import evaluate_mevqa, read_mevqa, render_markdown
     from facscope.mellm.predict import PredictOptions, predict, read_generated
-    from facscope.mellm.train import load_trained, run_sft
+    from facscope.mellm.train import load_trained, run_finetune
+    from facscope.vlm.backends import create_backend
 
     out, synth, build, pred, cfg = load_experiment(config)
     task = cfg.task
@@ -175,7 +175,7 @@ def run_experiment(
     if summary_path.is_file():
         train_summary = json.loads(summary_path.read_text(encoding="utf-8"))
     else:
-        train_summary = run_sft(cfg).to_dict()
+        train_summary = run_finetune(cfg).to_dict()
     times["train"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -1,7 +1,7 @@
-"""Generation over a build folder with any agent backend, resumable.
+"""Generation over a build folder with any VLM backend, resumable.
 
 :func:`predict` sends each item — a record's prompt and images (task ``describe``) or an ME-VQA
-question (task ``mevqa``) — to a :class:`facscope.agent.backends.Backend` (``transformers``,
+question (task ``mevqa``) — to a :class:`facscope.vlm.backends.Backend` (``transformers``,
 ``openai``, …) in batches and appends one JSON line per item to the predictions file as soon
 as its batch returns. A rerun reads the file, skips the ids already there and goes on; a line
 cut short by a kill is dropped first. A backend error on one item is recorded in its line
@@ -95,7 +95,7 @@ def read_generated(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
 def _request(item: dict[str, Any], max_new_tokens: int) -> Any:
     from PIL import Image
 
-    from facscope.agent.backends.base import GenerationRequest
+    from facscope.vlm.backends.base import GenerationRequest
 
     content: list[dict[str, Any]] = []
     for path in item["images"]:
@@ -121,7 +121,7 @@ def predict(
     Args:
         root: the build folder.
         out_path: the predictions JSONL (appended to).
-        backend: an agent backend instance (:func:`facscope.agent.backends.create_backend`).
+        backend: a backend instance (:func:`facscope.vlm.backends.create_backend`).
         options: task, split part, limit, batching.
         split: a :class:`~facscope.mellm.splits.Split`; None predicts every item.
         items: ready items (overrides reading ``root``).

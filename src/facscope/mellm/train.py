@@ -1,6 +1,8 @@
 """MELLM supervised fine-tuning: TRL's ``SFTTrainer`` with LoRA (peft) on Qwen2.5-VL / Qwen3-VL.
 
-:func:`run_sft` runs one :class:`~facscope.mellm.config.SFTRunConfig`:
+:func:`run_finetune` (also importable as ``run_sft``) runs one
+:class:`~facscope.mellm.config.SFTRunConfig` through the shared TRL runner
+:func:`facscope.vlm.sft.train_sft`:
 
 1. read the build folder's records (``describe``) or ME-VQA rows (``mevqa``) and split them by
    subject (:func:`facscope.mellm.splits.subject_split`); only the training subjects are
@@ -8,10 +10,10 @@
    ``split.json`` for :mod:`facscope.mellm.evaluate` and never seen;
 2. a prompt–completion conversational dataset (user prompt with its images → assistant target),
    so the loss is on the target tokens only (TRL's ``completion_only_loss``);
-3. the model: a local or Hub checkpoint, or ``tiny:<family>`` built at random from ``tiny``
-   sizes (training from scratch); the image processor's pixel bounds set from the config; the
-   chat template made the same one the ``transformers`` agent backend uses at inference
-   (:func:`align_chat_template`);
+3. the model (:func:`facscope.vlm.loading.load_vlm`): a local or Hub checkpoint, or
+   ``tiny:<family>`` built at random from ``tiny`` sizes (training from scratch); the image
+   processor's pixel bounds set from the config; the chat template made the same one the
+   ``transformers`` backend uses at inference (:func:`facscope.vlm.templates.align_chat_template`);
 4. LoRA adapters on the language model's linear layers (and on the vision tower's when
    ``freeze_vision`` is false), or full fine-tuning with the vision tower frozen or not;
 5. training, then ``OUT/adapter`` (adapter or full model + processor), ``OUT/base`` (a tiny
@@ -33,6 +35,8 @@ from typing import Any
 
 from facscope.errors import ConfigError
 from facscope.mellm.config import SFTRunConfig
+from facscope.vlm.lora import freeze_vision, linear_layer_names, lora_config
+from facscope.vlm.templates import align_chat_template
 
 __all__ = [
     "SFTResult",
@@ -42,6 +46,7 @@ __all__ = [
     "load_model",
     "load_trained",
     "lora_target_modules",
+    "run_finetune",
     "run_sft",
     "sft_examples",
 ]
@@ -133,24 +138,6 @@ def build_sft_dataset(examples: list[dict[str, Any]]) -> Any:
     return Dataset.from_dict(columns, features=Features(features))
 
 
-def align_chat_template(processor: Any) -> str:
-    """Give ``processor`` the chat template the ``transformers`` agent backend will use.
-
-    That backend swaps a template that cannot render tools (stock Qwen2.5-VL) for TRL's
-    ``qwen3_vl.jinja``; training with the same template keeps train and inference prompts
-    identical. Returns where the template came from.
-    """
-    from facscope.agent.backends.transformers import supports_tools, tool_template
-
-    if supports_tools(getattr(processor, "chat_template", None)):
-        return "model"
-    template = tool_template()
-    if template is None:
-        return "model"
-    processor.chat_template = template
-    return "trl:qwen3_vl.jinja"
-
-
 def _set_pixels(processor: Any, lo: int | None, hi: int | None) -> None:
     ip = getattr(processor, "image_processor", None)
     if ip is None or (lo is None and hi is None):
@@ -163,29 +150,24 @@ def _set_pixels(processor: Any, lo: int | None, hi: int | None) -> None:
 
 
 def load_model(cfg: SFTRunConfig) -> tuple[Any, Any]:
-    """The model and processor a run starts from (pixel bounds and chat template set)."""
-    if cfg.model.startswith("tiny:"):
-        from facscope.testing.tiny_vlm import build_tiny_vlm, tiny_config
+    """The model and processor a run starts from (:func:`facscope.vlm.loading.load_vlm`; pixel
+    bounds and chat template set)."""
+    from facscope.errors import InputFileError
+    from facscope.vlm.loading import load_vlm
 
-        model, processor = build_tiny_vlm(tiny_config(cfg.tiny, cfg.model.split(":", 1)[1]))
-    else:
-        import torch
-        from transformers import AutoModelForImageTextToText, AutoProcessor
-
-        kwargs: dict[str, Any] = {"local_files_only": not cfg.allow_download}
-        kwargs["dtype"] = "auto" if cfg.dtype == "auto" else getattr(torch, cfg.dtype)
-        if cfg.attn_implementation:
-            kwargs["attn_implementation"] = cfg.attn_implementation
-        try:
-            processor = AutoProcessor.from_pretrained(
-                cfg.model, local_files_only=not cfg.allow_download
-            )
-            model = AutoModelForImageTextToText.from_pretrained(cfg.model, **kwargs)
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot load model {cfg.model!r} ({exc}); give a local directory, download it "
-                "once, or set allow_download: true"
-            ) from None
+    try:
+        model, processor = load_vlm(
+            cfg.model,
+            allow_download=cfg.allow_download,
+            dtype=cfg.dtype,
+            attn_implementation=cfg.attn_implementation,
+            tiny=cfg.tiny,
+        )
+    except InputFileError as exc:
+        raise ConfigError(
+            f"cannot load model {cfg.model!r} ({exc}); give a local directory, download it "
+            "once, or set allow_download: true"
+        ) from None
     _set_pixels(processor, cfg.min_pixels, cfg.max_pixels)
     align_chat_template(processor)
     return model, processor
@@ -193,31 +175,8 @@ def load_model(cfg: SFTRunConfig) -> tuple[Any, Any]:
 
 def lora_target_modules(model: Any, cfg: SFTRunConfig) -> list[str]:
     """Full names of the linear layers that get LoRA adapters (see :class:`LoraSection`)."""
-    import torch
-
     assert cfg.lora is not None
-    wanted = set(cfg.lora.target_modules)
-    names = []
-    for name, module in model.named_modules():
-        if not isinstance(module, torch.nn.Linear) or name.endswith("lm_head"):
-            continue
-        if "visual" in name.split("."):
-            if not cfg.freeze_vision:
-                names.append(name)
-        elif name.rsplit(".", 1)[-1] in wanted:
-            names.append(name)
-    if not names:
-        raise ConfigError(
-            f"no linear layer of the model is named one of {sorted(wanted)}; set "
-            "lora.target_modules to layer names of this model"
-        )
-    return names
-
-
-def _freeze_vision(model: Any) -> None:
-    for name, p in model.named_parameters():
-        if "visual" in name.split("."):
-            p.requires_grad_(False)
+    return linear_layer_names(model, cfg.lora.target_modules, vision=not cfg.freeze_vision)
 
 
 def _write_yaml(path: Path, cfg: SFTRunConfig) -> None:
@@ -229,22 +188,12 @@ def _write_yaml(path: Path, cfg: SFTRunConfig) -> None:
     write_text(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
 
 
-def run_sft(cfg: SFTRunConfig) -> SFTResult:
-    """Fine-tune as ``cfg`` says (see the module docstring); returns the :class:`SFTResult`."""
-    from accelerate import PartialState
-    from trl import SFTConfig, SFTTrainer
-
-    from facscope.io import write_json
+def _split_examples(
+    examples: list[dict[str, Any]], cfg: SFTRunConfig
+) -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]], dict[str, int]]:
+    """The subject split and its training and validation examples, with the part sizes."""
     from facscope.mellm.splits import subject_split
 
-    start = time.perf_counter()
-    if cfg.cpu_threads is not None:
-        import torch
-
-        torch.set_num_threads(cfg.cpu_threads)
-    state = PartialState()
-    out = Path(cfg.output_dir)
-    examples = sft_examples(cfg.data, cfg.task)
     split = subject_split(examples_as_records(examples), cfg.split)
     train_ex = [e for e in examples if e["group"] in set(split.train)]
     val_ex = [e for e in examples if e["group"] in set(split.val)]
@@ -252,30 +201,14 @@ def run_sft(cfg: SFTRunConfig) -> SFTResult:
         raise ConfigError(f"the split {split.name!r} leaves no training examples")
     counts = {"train": len(train_ex), "val": len(val_ex), "test": sum(
         e["group"] in set(split.test) for e in examples)}  # fmt: skip
-    if state.is_main_process:
-        out.mkdir(parents=True, exist_ok=True)
-        _write_yaml(out / "config.yaml", cfg)
-        write_json(out / "split.json", {**split.to_dict(), "counts": counts})
+    return split, train_ex, val_ex, counts
 
-    model, processor = load_model(cfg)
-    if cfg.model.startswith("tiny:") and state.is_main_process:
-        model.save_pretrained(out / "base")  # the random start, to reload the adapter onto
-        processor.save_pretrained(out / "base")
-    if cfg.freeze_vision:
-        _freeze_vision(model)
-    peft_config = None
-    if cfg.lora is not None:
-        from peft import LoraConfig
 
-        peft_config = LoraConfig(
-            r=cfg.lora.r,
-            lora_alpha=cfg.lora.alpha,
-            lora_dropout=cfg.lora.dropout,
-            target_modules=lora_target_modules(model, cfg),
-            task_type="CAUSAL_LM",
-        )
-    has_val = bool(val_ex)
-    args = SFTConfig(
+def _sft_args(cfg: SFTRunConfig, out: Path, *, main_process: bool) -> Any:
+    """The ``trl.SFTConfig`` of a run."""
+    from trl import SFTConfig
+
+    return SFTConfig(
         output_dir=str(out / "checkpoints"),
         num_train_epochs=cfg.epochs,
         max_steps=cfg.max_steps,
@@ -296,17 +229,61 @@ def run_sft(cfg: SFTRunConfig) -> SFTResult:
         use_cpu=cfg.use_cpu,
         report_to=list(cfg.report_to) or "none",
         completion_only_loss=True,
-        disable_tqdm=not state.is_main_process,
+        disable_tqdm=not main_process,
     )
-    trainer = SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=build_sft_dataset(train_ex),
+
+
+def _save_run(trainer: Any, processor: Any, cfg: SFTRunConfig, result: SFTResult) -> None:
+    """``adapter`` (and ``merged``) beside ``train_log.json``; the caller writes the summary."""
+    from facscope.io import write_json
+
+    out = result.output_dir
+    trainer.save_model(str(out / "adapter"))
+    processor.save_pretrained(out / "adapter")
+    if cfg.save_merged and cfg.lora is not None:
+        merged = trainer.model.merge_and_unload()
+        merged.save_pretrained(out / "merged")
+        processor.save_pretrained(out / "merged")
+    write_json(out / "train_log.json", trainer.state.log_history)
+
+
+def run_finetune(cfg: SFTRunConfig) -> SFTResult:
+    """Fine-tune as ``cfg`` says (see the module docstring); returns the :class:`SFTResult`."""
+    from accelerate import PartialState
+
+    from facscope.io import write_json
+    from facscope.vlm.sft import train_sft
+
+    start = time.perf_counter()
+    if cfg.cpu_threads is not None:
+        import torch
+
+        torch.set_num_threads(cfg.cpu_threads)
+    state = PartialState()
+    out = Path(cfg.output_dir)
+    examples = sft_examples(cfg.data, cfg.task)
+    split, train_ex, val_ex, counts = _split_examples(examples, cfg)
+    if state.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_yaml(out / "config.yaml", cfg)
+        write_json(out / "split.json", {**split.to_dict(), "counts": counts})
+
+    model, processor = load_model(cfg)
+    if cfg.model.startswith("tiny:") and state.is_main_process:
+        model.save_pretrained(out / "base")  # the random start, to reload the adapter onto
+        processor.save_pretrained(out / "base")
+    if cfg.freeze_vision:
+        freeze_vision(model)
+    targets = lora_target_modules(model, cfg) if cfg.lora is not None else None
+    has_val = bool(val_ex)
+    trainer = train_sft(
+        model,
+        processor,
+        _sft_args(cfg, out, main_process=state.is_main_process),
+        build_sft_dataset(train_ex),
         eval_dataset=build_sft_dataset(val_ex) if has_val else None,
-        processing_class=processor,
-        peft_config=peft_config,
+        peft_config=lora_config(cfg.lora, target_modules=targets),
     )
-    trainer.train()
     eval_loss = trainer.evaluate().get("eval_loss") if has_val else None
     net = trainer.model
     trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
@@ -314,16 +291,14 @@ def run_sft(cfg: SFTRunConfig) -> SFTResult:
     losses = [float(h["loss"]) for h in trainer.state.log_history if "loss" in h]
     result = SFTResult(out, losses, eval_loss, trainable, total, split, counts)
     if trainer.is_world_process_zero():
-        trainer.save_model(str(out / "adapter"))
-        processor.save_pretrained(out / "adapter")
-        if cfg.save_merged and cfg.lora is not None:
-            merged = trainer.model.merge_and_unload()
-            merged.save_pretrained(out / "merged")
-            processor.save_pretrained(out / "merged")
-        write_json(out / "train_log.json", trainer.state.log_history)
+        _save_run(trainer, processor, cfg, result)
         result.seconds = time.perf_counter() - start
         write_json(out / "summary.json", result.to_dict())
     return result
+
+
+#: The name this runner had before the MELLM and RL recipes shared :func:`facscope.vlm.sft.train_sft`.
+run_sft = run_finetune
 
 
 def examples_as_records(examples: list[dict[str, Any]]) -> list[Any]:
@@ -336,26 +311,20 @@ def examples_as_records(examples: list[dict[str, Any]]) -> list[Any]:
 def load_trained(run_dir: str | os.PathLike[str], *, merge: bool = True) -> tuple[Any, Any]:
     """Reload a run's model: the base model with its LoRA adapter (merged by default), or the
     fully fine-tuned model. Returns ``(model, processor)``."""
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+    from facscope.vlm.loading import load_model, load_processor
+    from facscope.vlm.lora import attach_adapter
 
     run = Path(run_dir)
     adapter = run / "adapter"
     if not adapter.is_dir():
         raise ConfigError(f"{run}: no 'adapter' folder; is this a 'facscope mellm train' run?")
-    processor = AutoProcessor.from_pretrained(adapter, local_files_only=True)
+    processor = load_processor(adapter)
     if not (adapter / "adapter_config.json").is_file():  # full fine-tuning
-        model = AutoModelForImageTextToText.from_pretrained(adapter, local_files_only=True)
-        return model.eval(), processor
-    from peft import PeftModel
-
+        return load_model(adapter).eval(), processor
     from facscope.mellm.config import load_sft_config
 
     cfg = load_sft_config(run / "config.yaml")
     base_path = run / "base" if cfg.model.startswith("tiny:") else cfg.model
-    base = AutoModelForImageTextToText.from_pretrained(
-        base_path, local_files_only=not cfg.allow_download
-    )
-    model = PeftModel.from_pretrained(base, adapter)
-    if merge:
-        model = model.merge_and_unload()
+    base = load_model(base_path, allow_download=cfg.allow_download)
+    model = attach_adapter(base, adapter, merge=merge)
     return model.eval(), processor

@@ -45,6 +45,7 @@ _EXPORTS: dict[str, str] = {
     "synthetic_rows": "synthetic",
     "load_recipe": "recipe",
     "run_rl": "run",
+    "run_cold_start": "run",
     "run_sft": "run",
 }
 

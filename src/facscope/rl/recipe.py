@@ -3,15 +3,16 @@
 A recipe has five sections; an unknown key anywhere is an error::
 
     model:    {name, dtype, chat_template, min_pixels, max_pixels, attn_implementation,
-               local_files_only}
+               allow_download, tiny}
     data:     {source, root, limit, split, passive, system_prompt, synthetic: {...}}
     tools:    options of facscope.agent.tools.ToolsConfig (view_size, max_zooms, detector, ...)
     lora:     {r, alpha, dropout, target_modules}, or absent for full fine-tuning
     trainer:  UCGRPOConfig fields (train) or trl.SFTConfig fields (sft), passed through
 
 ``model.name`` is a Hugging Face model id, a local directory (e.g. the output of
-``facscope rl sft``), or ``tiny-random`` / ``tiny-random-qwen2_5_vl`` for a tiny randomly
-initialised Qwen VLM built offline (CPU smoke runs). ``data.source`` is ``synthetic`` (the
+``facscope rl sft``), or ``tiny:qwen3_vl`` / ``tiny:qwen2_5_vl`` for a tiny randomly
+initialised Qwen VLM built offline (CPU smoke runs; the old names ``tiny-random`` /
+``tiny-random-qwen2_5_vl`` still work, with a warning). ``data.source`` is ``synthetic`` (the
 active-perception task of :mod:`facscope.rl.synthetic`, options under ``data.synthetic``) or a
 dataset name of :func:`facscope.data.load_dataset` read from ``data.root``.
 """
@@ -20,43 +21,61 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from facscope.config import build_config, read_yaml
 from facscope.errors import ConfigError, InputFileError
+from facscope.vlm.loading import DTYPES
 
 __all__ = ["DataSpec", "LoraSpec", "ModelSpec", "Recipe", "load_recipe", "recipe_from_dict"]
-
-DTYPES = ("float32", "bfloat16", "float16", "auto")
 
 
 @dataclass(frozen=True, kw_only=True)
 class ModelSpec:
-    """Which model and processor to load, and how."""
+    """Which model and processor to load, and how (:func:`facscope.vlm.loading.load_vlm`).
 
-    name: str = "tiny-random"
+    ``local_files_only`` is the deprecated spelling of ``allow_download`` (``allow_download =
+    not local_files_only``, with a :class:`FutureWarning`); old tiny names (``tiny-random``) are
+    replaced by their ``tiny:<family>`` names the same way.
+    """
+
+    name: str = "tiny:qwen3_vl"
     dtype: str = "float32"
     chat_template: str | None = None
     min_pixels: int | None = None
     max_pixels: int | None = None
     attn_implementation: str | None = None
-    local_files_only: bool = True
-    #: Sizes of a ``tiny-random`` model (fields of :class:`facscope.testing.tiny_vlm.TinyVLMConfig`,
+    allow_download: bool = False
+    local_files_only: bool | None = None
+    #: Sizes of a ``tiny:<family>`` model (fields of :class:`facscope.vlm.tiny.TinyVLMConfig`,
     #: e.g. ``{hidden_size: 256, num_layers: 6}``): a small VLM trained from scratch.
     tiny: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not self.name:
-            raise ConfigError("model.name must name a model id, a directory or 'tiny-random'")
-        if self.tiny:
-            from facscope.rl.models import TINY_MODELS
-            from facscope.testing.tiny_vlm import tiny_config
+        from facscope.vlm.loading import canonical_model_name, tiny_family
 
-            if self.name not in TINY_MODELS:
-                raise ConfigError(f"model.tiny sizes apply to {sorted(TINY_MODELS)} only")
-            tiny_config(self.tiny, TINY_MODELS[self.name])  # validate the sizes now
+        if not self.name:
+            raise ConfigError("model.name must name a model id, a directory or 'tiny:qwen3_vl'")
+        object.__setattr__(self, "name", canonical_model_name(self.name, stacklevel=3))
+        if self.local_files_only is not None:
+            warnings.warn(
+                "model.local_files_only is deprecated; use model.allow_download "
+                f"(= {not self.local_files_only})",
+                FutureWarning,
+                stacklevel=3,
+            )
+            object.__setattr__(self, "allow_download", not self.local_files_only)
+            object.__setattr__(self, "local_files_only", None)
+        family = tiny_family(self.name)
+        if self.tiny:
+            from facscope.vlm.tiny import tiny_config
+
+            if family is None:
+                raise ConfigError("model.tiny sizes apply to model.name: tiny:<family> only")
+            tiny_config(self.tiny, family)  # validate the sizes now
         if self.dtype not in DTYPES:
             raise ConfigError(f"model.dtype must be one of {DTYPES}; got {self.dtype!r}")
         for key in ("min_pixels", "max_pixels"):

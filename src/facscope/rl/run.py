@@ -1,4 +1,5 @@
-"""Running a recipe: supervised cold start (:func:`run_sft`) and UC-GRPO training (:func:`run_rl`).
+"""Running a recipe: supervised cold start (:func:`run_cold_start`, also importable as
+``run_sft``) and UC-GRPO training (:func:`run_rl`).
 
 Both write the resolved recipe (``recipe.json``) into the output directory before training,
 resume from the newest ``checkpoint-*`` folder there when one exists (a killed run does not redo
@@ -14,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from facscope.errors import ConfigError
+from facscope.vlm.sft import trainer_args
 
-__all__ = ["build_rl_trainer", "load_rows", "run_rl", "run_sft"]
+__all__ = ["build_rl_trainer", "load_rows", "run_cold_start", "run_rl", "run_sft"]
 
 
 def load_rows(recipe: Any, *, passive: bool | None = None) -> list[dict[str, Any]]:
@@ -87,13 +89,6 @@ def _finish(trainer: Any, out: Path, started: float, extra: dict[str, Any]) -> d
     return summary
 
 
-def _trainer_args(cls: type, values: dict[str, Any], where: str) -> Any:
-    try:
-        return cls(**values)
-    except TypeError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-
-
 def _check_completion_budget(
     row: dict[str, Any], processor: Any, tools: Any, recipe: Any, budget: int
 ) -> None:
@@ -138,7 +133,7 @@ def build_rl_trainer(recipe: Any, *, rows: list[dict[str, Any]] | None = None) -
     tools = recipe.tools_config()
     values.setdefault("max_tool_calling_iterations", tools.max_zooms + 3)
     values.setdefault("report_to", "none")
-    args = _trainer_args(UCGRPOConfig, values, "trainer")
+    args = trainer_args(UCGRPOConfig, values, "trainer")
     passive = not args.rl_method().tools
     if recipe.data.passive and not passive:
         raise ConfigError(
@@ -175,13 +170,14 @@ def run_rl(recipe: Any) -> dict[str, Any]:
     return _finish(trainer, out, started, extra)
 
 
-def run_sft(recipe: Any) -> dict[str, Any]:
+def run_cold_start(recipe: Any) -> dict[str, Any]:
     """Cold-start supervised fine-tuning on expert tool-use trajectories; returns the summary."""
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
     from facscope.rl.coldstart import TrajectoryCollator, trajectories
     from facscope.rl.env import tool_list
     from facscope.rl.models import load_model, lora_config
+    from facscope.vlm.sft import train_sft
 
     started = time.perf_counter()
     values = dict(recipe.trainer)
@@ -189,7 +185,7 @@ def run_sft(recipe: Any) -> dict[str, Any]:
     values.setdefault("remove_unused_columns", False)
     values.setdefault("dataset_kwargs", {"skip_prepare_dataset": True})
     max_length = values.pop("max_length", None)
-    args = _trainer_args(SFTConfig, {**values, "max_length": None}, "trainer")
+    args = trainer_args(SFTConfig, {**values, "max_length": None}, "trainer")
     out, last = _prepare_output(recipe)
     model, processor = load_model(recipe.model, seed=args.seed)
     passive = recipe.data.passive
@@ -201,15 +197,20 @@ def run_sft(recipe: Any) -> dict[str, Any]:
         system=recipe.data.system_prompt,
         passive=passive,
     )
-    trainer = SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=dataset,
-        processing_class=processor,
-        data_collator=TrajectoryCollator(
-            processor, tools=None if passive else tool_list(tools), max_length=max_length
-        ),
-        peft_config=lora_config(recipe.lora),
+    collator = TrajectoryCollator(
+        processor, tools=None if passive else tool_list(tools), max_length=max_length
     )
-    trainer.train(resume_from_checkpoint=last)
+    trainer = train_sft(
+        model,
+        processor,
+        args,
+        dataset,
+        data_collator=collator,
+        peft_config=lora_config(recipe.lora),
+        resume_from_checkpoint=last,
+    )
     return _finish(trainer, out, started, {"trajectories": len(dataset), "resumed_from": last})
+
+
+#: The name this runner had before the MELLM and RL recipes shared :func:`facscope.vlm.sft.train_sft`.
+run_sft = run_cold_start

@@ -1,4 +1,4 @@
-"""A scripted agent backend: replies from a list or a function, for loop and reward tests."""
+"""A scripted backend: replies from a list or a function, for loop and reward tests."""
 
 from __future__ import annotations
 
@@ -6,16 +6,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from facscope.agent.backends.base import Backend, Generation, GenerationRequest
+from facscope.vlm.backends.base import Backend, Generation, GenerationRequest, message_images
+from facscope.vlm.toolcalls import format_tool_call as tool_call
 
 __all__ = ["ScriptedBackend", "tool_call"]
-
-
-def tool_call(name: str, **arguments: Any) -> str:
-    """A Qwen-style tool call block, as a model writes it."""
-    import json
-
-    return f"<tool_call>\n{json.dumps({'name': name, 'arguments': arguments})}\n</tool_call>"
 
 
 class ScriptedBackend(Backend):
@@ -53,8 +47,6 @@ class ScriptedBackend(Backend):
         self.batches: list[int] = []
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
-        from facscope.agent.backends.base import message_images
-
         self.batches.append(len(requests))
         out = []
         for req in requests:

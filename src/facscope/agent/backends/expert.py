@@ -25,26 +25,21 @@ from typing import Any
 
 import numpy as np
 
-from facscope.agent.backends.base import (
+from facscope.agent.parse import format_answer
+from facscope.errors import ConfigError
+from facscope.facs import AU_CATALOGUE, EMOTIONS, infer_emotion, prototype_aus
+from facscope.vlm.backends.base import (
     BACKENDS,
     Backend,
     Generation,
     GenerationRequest,
     message_images,
 )
-from facscope.agent.parse import format_answer
-from facscope.errors import ConfigError
-from facscope.facs import AU_CATALOGUE, EMOTIONS, infer_emotion, prototype_aus
+from facscope.vlm.toolcalls import format_tool_call as _call
 
 __all__ = ["ExpertBackend"]
 
 _SIDE_PAIRS = {"right_": "left_", "left_": "right_"}
-
-
-def _call(name: str, **arguments: Any) -> str:
-    import json
-
-    return f"<tool_call>\n{json.dumps({'name': name, 'arguments': arguments})}\n</tool_call>"
 
 
 def _default_classifier() -> Callable[..., Any]:

@@ -1,4 +1,4 @@
-"""The test-support tiny VLMs: offline tokenizer, config checks, save/load, scripted generation."""
+"""The tiny offline VLMs: offline tokenizer, config checks, save/load, scripted generation."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ pytest.importorskip("transformers")
 pytest.importorskip("torchvision")
 
 from facscope.errors import ConfigError
-from facscope.testing.tiny_vlm import (
+from facscope.testing.tiny_vlm import ScriptedGeneration
+from facscope.vlm.tiny import (
     SPECIAL_TOKENS,
     TOOL_TOKENS,
-    ScriptedGeneration,
     TinyVLMConfig,
     build_tiny_vlm,
     build_tokenizer,

@@ -12,8 +12,9 @@ pytest.importorskip("torchvision")
 
 from facscope.agent import Agent, AgentInput, ToolsConfig, create_backend
 from facscope.errors import InputFileError
-from facscope.testing.scripted import tool_call
-from facscope.testing.tiny_vlm import ScriptedGeneration, save_tiny_vlm
+from facscope.testing.tiny_vlm import ScriptedGeneration
+from facscope.vlm.tiny import save_tiny_vlm
+from facscope.vlm.toolcalls import format_tool_call as tool_call
 
 ANSWER = 'Lip corners up.\n<answer>{"aus": [12], "emotion": "happiness"}</answer>'
 SMALL = ToolsConfig(view_size=32)
@@ -53,7 +54,7 @@ def test_qwen3_prompt_renders_tools_and_tool_results(qwen3, small_image):
         qwen3.model, qwen3.processor, [tool_call("zoom", box=[0, 0, 300, 300]), ANSWER]
     ):
         ep = Agent(qwen3, tools=SMALL).run(small_image)
-    from facscope.agent.backends.base import GenerationRequest
+    from facscope.vlm.backends.base import GenerationRequest
 
     text = qwen3.render(
         GenerationRequest(
