@@ -6,7 +6,7 @@
 1. ``line`` — the structured ``ANSWER: AUs=…; emotion=…; class=…`` line the prompt asks for
    (:func:`facscope.mellm.answer.parse_answer_line`);
 2. ``tags`` — an ActFER-style ``<answer>{"aus": […], "emotion": "…"}</answer>`` block, read by
-   the agent's lenient parser (:func:`facscope.agent.parse.parse_answer`);
+   the agent's lenient parser (:func:`facscope.vlm.answers.parse_answer`);
 3. ``text`` — plain prose: every AU code (``AU12``, ``AU 12``, ``L12``… after "AU") and FACS
    name (``lip corner puller``) mentioned, and the **last** emotion word written (conclusions
    come last).
@@ -154,7 +154,7 @@ def parse_prediction(text: str, *, emotions: Sequence[str] | None = None) -> Pre
         complete = aus is not None and emotion is not None and coarse is not None
 
     if not complete and "<answer>" in text.lower():
-        from facscope.agent.parse import parse_answer
+        from facscope.vlm.answers import parse_answer
 
         tagged = parse_answer(text, emotions=tuple(emotions) if emotions else _any_emotion())
         if tagged.ok:

@@ -15,7 +15,9 @@ from typing import Any
 
 from facscope.config import build_config as _build
 from facscope.config import config_to_dict, read_yaml
+from facscope.data.sample import TARGETS
 from facscope.errors import ConfigError
+from facscope.motion.clip import FACE_MODES
 
 __all__ = [
     "GridConfig",
@@ -31,8 +33,7 @@ SELECTIONS = ("last", "val")
 OPTIMIZERS = ("adamw", "adam", "sgd")
 SCHEDULERS = ("cosine", "none")
 PRECISIONS = ("no", "fp16", "bf16")
-FACE_MODES = ("detect", "full")
-TARGETS = ("label", "megc3")
+
 CLIP_INPUTS = ("frames", "onset_diff")
 
 

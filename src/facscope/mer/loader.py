@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 from facscope.data.sample import Sample
 from facscope.errors import ConfigError
 from facscope.mer.cache import FrameFile, load_entry
+from facscope.mer.config import CLIP_INPUTS
 from facscope.mer.models import ModelInput
 from facscope.mer.sampling import gather_frames, sample_frames
 
@@ -197,9 +198,6 @@ class EpochSampler(Sampler[tuple[int, int]]):
             else:
                 order = rng.permutation(self.n).tolist()
         return iter([(self.epoch, i) for i in order])
-
-
-CLIP_INPUTS = ("frames", "onset_diff")
 
 
 def to_model_input(

@@ -5,7 +5,7 @@ expert plan — ``detect_faces`` → ``align_face`` → ``zoom`` into the most t
 labelled AU (:func:`facscope.face.regions_for_au`, capped at ``max_zooms``) — and the episode is
 written in TRL's conversational format: assistant turns with ``tool_calls``, ``tool`` turns with
 the tools' text and images, and a final turn that lists the AU evidence region by region and
-ends with the answer block (:func:`facscope.agent.parse.format_answer`).
+ends with the answer block (:func:`facscope.vlm.answers.format_answer`).
 
 Storage follows what ``datasets`` (Arrow) can hold: images are ``{"type": "image"}``
 placeholders in the messages and live, in order of appearance, in the ``images`` column;
@@ -83,10 +83,10 @@ def trajectory(
     Returns:
         ``{"messages": [...], "images": [...]}`` in the storage format of the module docstring.
     """
-    from facscope.agent.parse import format_answer
     from facscope.rl.data import build_prompt
     from facscope.rl.env import FaceEnv
     from facscope.rl.rewards import gold_aus
+    from facscope.vlm.answers import format_answer
 
     env = FaceEnv(tools_config)
     budget = env.config.max_zooms if max_zooms is None else max_zooms

@@ -6,7 +6,7 @@ Four terms score one rollout; the trainer sums them with the weights of the conf
 * **format** (:func:`format_score`): the final message holds an ``<answer>`` block that parses
   (``aus`` and ``emotion``) and every tool call was well formed and ran. 1.0 for a clean answer
   and clean calls; ×0.5 if the answer needed repairs (status ``repaired`` of
-  :func:`facscope.agent.parse.parse_answer`); ×0.5 if any tool call was malformed or failed;
+  :func:`facscope.vlm.answers.parse_answer`); ×0.5 if any tool call was malformed or failed;
   0 when no answer can be read.
 * **AU level** (:func:`au_f1`): F1 between the predicted and annotated AU sets.
 * **region level** (:func:`region_agreement`): F1 between the sets of region groups
@@ -199,8 +199,8 @@ def tool_failures(completion: Any) -> int:
 
 
 def parse_completion(completion: Any) -> Any:
-    """The :class:`facscope.agent.parse.ParsedAnswer` of a rollout's final message."""
-    from facscope.agent.parse import parse_answer
+    """The :class:`facscope.vlm.answers.ParsedAnswer` of a rollout's final message."""
+    from facscope.vlm.answers import parse_answer
 
     return parse_answer(completion_text(completion))
 

@@ -182,7 +182,7 @@ def zoom_token_mask(
     ``<tool_call>`` and ``</tool_call>`` must each be one token (true of Qwen tokenizers, where
     they are added tokens). Tokens that ``tool_mask`` marks as tool output are never included.
     """
-    from facscope.agent.parse import parse_tool_calls
+    from facscope.vlm.toolcalls import parse_tool_calls
 
     ids = {}
     for tag in ("<tool_call>", "</tool_call>"):

@@ -7,6 +7,8 @@ the TRL SFT runner, chat templates, the tool-call protocol and the generation ba
 * :mod:`~facscope.vlm.lora`, :mod:`~facscope.vlm.sft` — LoRA adapters and ``trl.SFTTrainer``;
 * :mod:`~facscope.vlm.templates`, :mod:`~facscope.vlm.toolcalls` — tool-capable chat templates
   and ``<tool_call>`` reading/writing;
+* :mod:`~facscope.vlm.answers` — the final ``<answer>`` block, read leniently
+  (:func:`parse_answer`) and written (:func:`format_answer`);
 * :mod:`~facscope.vlm.backends` — :class:`Backend`, the ``BACKENDS`` registry, ``openai`` and
   ``transformers``.
 
@@ -36,6 +38,9 @@ _EXPORTS: dict[str, str] = {
     "align_chat_template": "templates",
     "supports_tools": "templates",
     "tool_template": "templates",
+    "ParsedAnswer": "answers",
+    "format_answer": "answers",
+    "parse_answer": "answers",
     "parse_tool_calls": "toolcalls",
     "render_tool_section": "toolcalls",
 }
