@@ -36,6 +36,15 @@ class ToolRecord:
     images: list[Any] = field(default_factory=list, repr=False)
     seconds: float = 0.0
 
+    @classmethod
+    def failed(
+        cls, name: str, arguments: dict[str, Any], message: str, *, start: float
+    ) -> ToolRecord:
+        """The record of a call that failed with ``message`` (``start``: its
+        ``time.perf_counter()`` when it began)."""
+        seconds = time.perf_counter() - start
+        return cls(name, arguments, False, f"Error: {message}", message, seconds=seconds)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -79,16 +88,7 @@ def recorded_tool(
             text, data, images = method(self, *args, **kwargs)
         except (FacscopeError, ValueError, TypeError) as exc:
             message = str(exc)
-            self.records.append(
-                ToolRecord(
-                    method.__name__,
-                    arguments,
-                    False,
-                    f"Error: {message}",
-                    message,
-                    seconds=time.perf_counter() - start,
-                )
-            )
+            self.records.append(ToolRecord.failed(method.__name__, arguments, message, start=start))
             return error_blocks(message)
         pil = [to_pil(im) for im in images]
         self.records.append(

@@ -394,16 +394,7 @@ def call_tool(tools: FaceTools, name: str, arguments: Any) -> Blocks:
 
     def fail(message: str) -> Blocks:
         args = arguments if isinstance(arguments, dict) else {"_raw": repr(arguments)}
-        tools.records.append(
-            ToolRecord(
-                str(name),
-                args,
-                False,
-                f"Error: {message}",
-                message,
-                seconds=time.perf_counter() - start,
-            )
-        )
+        tools.records.append(ToolRecord.failed(str(name), args, message, start=start))
         return error_blocks(message)
 
     if name not in methods:

@@ -9,6 +9,7 @@ endpoints that cannot render ``tools`` themselves. Shared by every backend and b
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -138,12 +139,7 @@ class ToolCall:
         return self.error is None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "arguments": self.arguments,
-            "raw": self.raw,
-            "error": self.error,
-        }
+        return dataclasses.asdict(self)
 
 
 def parse_tool_calls(text: str) -> list[ToolCall]:

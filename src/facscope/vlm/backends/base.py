@@ -84,6 +84,9 @@ class Backend:
 
     name = "base"
     coordinates = "pixels"
+    #: What :meth:`describe` records after the name, in order: ``"key"`` for an attribute of
+    #: that name, ``"key=attribute"`` otherwise. Never a secret (an API key).
+    described: tuple[str, ...] = ("coordinates",)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
         """Continue each conversation by one assistant turn; one :class:`Generation` each."""
@@ -94,8 +97,9 @@ class Backend:
         return None
 
     def describe(self) -> dict[str, Any]:
-        """What to record about this backend in a trace (no secrets)."""
-        return {"name": self.name, "coordinates": self.coordinates}
+        """What to record about this backend in a trace: its name and :attr:`described`."""
+        pairs = (entry.partition("=") for entry in self.described)
+        return {"name": self.name, **{k: getattr(self, a or k) for k, _, a in pairs}}
 
     def close(self) -> None:
         """Release resources (threads, models)."""

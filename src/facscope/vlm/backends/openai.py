@@ -206,6 +206,7 @@ class OpenAIBackend(Backend):
     """
 
     name = "openai"
+    described = ("model", "url", "tool_mode", "coordinates", "concurrency", "temperature")
 
     def __init__(
         self,
@@ -264,17 +265,6 @@ class OpenAIBackend(Backend):
         self.extra_body = dict(extra_body or {})
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "model": self.model,
-            "url": self.url,
-            "tool_mode": self.tool_mode,
-            "coordinates": self.coordinates,
-            "concurrency": self.concurrency,
-            "temperature": self.temperature,
-        }
 
     def close(self) -> None:
         with self._lock:

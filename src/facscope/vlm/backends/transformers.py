@@ -66,6 +66,14 @@ class TransformersBackend(Backend):
     """
 
     name = "transformers"
+    described = (
+        "model=model_name",
+        "family",
+        "coordinates",
+        "chat_template=template_source",
+        "temperature",
+        "batch_size",
+    )
 
     def __init__(
         self,
@@ -148,17 +156,6 @@ class TransformersBackend(Backend):
             net = net.to("cuda" if torch.cuda.is_available() else "cpu")
         net.eval()
         return net, processor
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "model": self.model_name,
-            "family": self.family,
-            "coordinates": self.coordinates,
-            "chat_template": self.template_source,
-            "temperature": self.temperature,
-            "batch_size": self.batch_size,
-        }
 
     def model_size(self, image_size: tuple[int, int]) -> tuple[int, int] | None:
         ip = getattr(self.processor, "image_processor", None)
