@@ -165,3 +165,35 @@ def test_bad_inputs_are_clear_errors():
         read_region_stats([{"region": "mouth", "mean": 1, "max": 1, "direction": "sideways"}])
     with pytest.raises(ConfigError, match="mean"):
         read_region_stats({"regions": [{"region": "mouth", "direction": "up"}]})
+
+
+def test_phrasing_is_pinned_for_a_seed():
+    """A build's phrasings depend only on the sample and the seed: the same text as the
+    releases before (the generator's salt survived the instruct → mellm rename)."""
+    from facscope.mellm.regions import read_region_stats
+
+    stats = [
+        {
+            "region": "left_lip_corner",
+            "mean": 0.9,
+            "max": 1.4,
+            "direction": "up-left",
+            "angle": 120,
+        },
+        {
+            "region": "right_lip_corner",
+            "mean": 0.8,
+            "max": 1.2,
+            "direction": "up-right",
+            "angle": 60,
+        },
+        {"region": "forehead", "mean": 0.02, "max": 0.05, "direction": "no significant motion"},
+        {"region": "chin", "mean": 0.03, "max": 0.06, "direction": "down", "angle": 270},
+    ]
+    d = describe(
+        parse_aus("6+12"), "happiness", read_region_stats(stats), seed="0:casme2/sub01/EP10_01"
+    )
+    assert d.text.startswith(
+        "Step 1 - regions and Action Units. Looking at the motion from onset to apex, the left "
+        "lip corner is blue (up and to the left) and bright; the right lip corner a"
+    )

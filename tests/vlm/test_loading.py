@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from facscope.errors import ConfigError, InputFileError
+from facscope.errors import ConfigError, FacscopeDeprecationWarning, InputFileError
 from facscope.vlm.loading import canonical_model_name, load_vlm, tiny_family
 
 VLM = Path(__file__).parents[2] / "src" / "facscope" / "vlm"
@@ -23,20 +23,22 @@ def test_tiny_names_and_their_deprecated_spellings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert canonical_model_name("tiny:qwen3_vl") == "tiny:qwen3_vl"
-    with pytest.warns(FutureWarning, match="tiny:qwen3_vl"):
+    with pytest.warns(FacscopeDeprecationWarning, match="tiny:qwen3_vl"):
         assert canonical_model_name("tiny-random") == "tiny:qwen3_vl"
-    with pytest.warns(FutureWarning, match="tiny:qwen2_5_vl"):
+    with pytest.warns(FacscopeDeprecationWarning, match="tiny:qwen2_5_vl"):
         assert canonical_model_name("tiny-random-qwen2_5_vl") == "tiny:qwen2_5_vl"
 
 
 def test_rl_recipe_keeps_the_old_names_working():
-    from facscope.rl.recipe import ModelSpec
+    from facscope.rl.recipe import ModelSpec, recipe_from_dict
 
     assert ModelSpec().allow_download is False
-    with pytest.warns(FutureWarning, match="allow_download"):
-        spec = ModelSpec(name="tiny:qwen3_vl", local_files_only=False)
-    assert spec.allow_download is True and spec.local_files_only is None
-    with pytest.warns(FutureWarning, match="deprecated"):
+    with pytest.warns(FacscopeDeprecationWarning, match="allow_download"):
+        raw = {"model": {"local_files_only": False}}
+        recipe = recipe_from_dict(raw, kind="rl", output_dir="unused")
+    assert recipe.model.allow_download is True
+    assert "local_files_only" not in recipe.model.__dataclass_fields__
+    with pytest.warns(FacscopeDeprecationWarning, match="deprecated"):
         spec = ModelSpec(name="tiny-random", tiny={"hidden_size": 64})
     assert spec.name == "tiny:qwen3_vl"
 
@@ -44,7 +46,7 @@ def test_rl_recipe_keeps_the_old_names_working():
 def test_mellm_config_accepts_the_old_tiny_name():
     from facscope.mellm.config import sft_config_from_dict
 
-    with pytest.warns(FutureWarning):
+    with pytest.warns(FacscopeDeprecationWarning):
         cfg = sft_config_from_dict({"data": "d", "output_dir": "o", "model": "tiny-random"})
     assert cfg.model == "tiny:qwen3_vl"
 

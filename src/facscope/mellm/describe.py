@@ -195,7 +195,8 @@ def describe(
     opts = options or DescribeOptions()
     if not label:
         raise ConfigError("a description needs the sample's emotion label; got none")
-    rng = random.Random(f"facscope.mellm:{seed}")
+    # The salt is the package's former name, kept so that builds reproduce across the rename.
+    rng = random.Random(f"facscope.instruct:{seed}")
     coarse = megc3(label)
     moving = moving_regions(
         motions, relative=opts.relative, noise_factor=opts.noise_factor, floor=opts.floor

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from facscope.config import build_config, read_yaml
-from facscope.errors import ConfigError, InputFileError
+from facscope.errors import ConfigError, FacscopeDeprecationWarning, InputFileError
 from facscope.vlm.loading import DTYPES
 
 __all__ = ["DataSpec", "LoraSpec", "ModelSpec", "Recipe", "load_recipe", "recipe_from_dict"]
@@ -37,9 +37,10 @@ __all__ = ["DataSpec", "LoraSpec", "ModelSpec", "Recipe", "load_recipe", "recipe
 class ModelSpec:
     """Which model and processor to load, and how (:func:`facscope.vlm.loading.load_vlm`).
 
-    ``local_files_only`` is the deprecated spelling of ``allow_download`` (``allow_download =
-    not local_files_only``, with a :class:`FutureWarning`); old tiny names (``tiny-random``) are
-    replaced by their ``tiny:<family>`` names the same way.
+    A recipe's former key ``local_files_only`` is read as ``allow_download = not
+    local_files_only`` (:func:`recipe_from_dict`, with a
+    :class:`~facscope.errors.FacscopeDeprecationWarning`); former tiny names (``tiny-random``)
+    are replaced by their ``tiny:<family>`` names the same way.
     """
 
     name: str = "tiny:qwen3_vl"
@@ -49,7 +50,6 @@ class ModelSpec:
     max_pixels: int | None = None
     attn_implementation: str | None = None
     allow_download: bool = False
-    local_files_only: bool | None = None
     #: Sizes of a ``tiny:<family>`` model (fields of :class:`facscope.vlm.tiny.TinyVLMConfig`,
     #: e.g. ``{hidden_size: 256, num_layers: 6}``): a small VLM trained from scratch.
     tiny: dict[str, Any] = field(default_factory=dict)
@@ -60,15 +60,6 @@ class ModelSpec:
         if not self.name:
             raise ConfigError("model.name must name a model id, a directory or 'tiny:qwen3_vl'")
         object.__setattr__(self, "name", canonical_model_name(self.name, stacklevel=3))
-        if self.local_files_only is not None:
-            warnings.warn(
-                "model.local_files_only is deprecated; use model.allow_download "
-                f"(= {not self.local_files_only})",
-                FutureWarning,
-                stacklevel=3,
-            )
-            object.__setattr__(self, "allow_download", not self.local_files_only)
-            object.__setattr__(self, "local_files_only", None)
         family = tiny_family(self.name)
         if self.tiny:
             from facscope.vlm.tiny import tiny_config
@@ -163,6 +154,20 @@ class Recipe:
 _SECTIONS = {"model", "data", "tools", "lora", "trainer"}
 
 
+def _model_options(raw: Any) -> dict[str, Any]:
+    """The ``model:`` section, its former key ``local_files_only`` mapped to ``allow_download``."""
+    options = dict(raw or {})
+    if "local_files_only" in options:
+        local = options.pop("local_files_only")
+        warnings.warn(
+            f"model.local_files_only is deprecated; use model.allow_download (= {not local})",
+            FacscopeDeprecationWarning,
+            stacklevel=4,
+        )
+        options.setdefault("allow_download", not local)
+    return options
+
+
 def recipe_from_dict(
     raw: dict[str, Any], *, kind: str, output_dir: str | os.PathLike[str] | None = None
 ) -> Recipe:
@@ -179,7 +184,7 @@ def recipe_from_dict(
     data = dict(raw.get("data") or {})
     return Recipe(
         kind=kind,
-        model=build_config(ModelSpec, dict(raw.get("model") or {}), "model"),
+        model=build_config(ModelSpec, _model_options(raw.get("model")), "model"),
         data=build_config(DataSpec, data, "data"),
         tools=dict(raw.get("tools") or {}),
         lora=None if lora is None else build_config(LoraSpec, dict(lora), "lora"),

@@ -7,7 +7,7 @@ is downloaded unless ``allow_download=True``: a model missing from the local Hug
 is an :class:`~facscope.errors.InputFileError` that says how to get it.
 
 The old tiny spellings ``tiny-random`` and ``tiny-random-qwen2_5_vl`` still work and emit a
-:class:`FutureWarning` (:data:`TINY_ALIASES`).
+:class:`~facscope.errors.FacscopeDeprecationWarning` (:data:`TINY_ALIASES`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from facscope.errors import ConfigError, InputFileError
+from facscope.errors import ConfigError, FacscopeDeprecationWarning, InputFileError
 from facscope.vlm.tiny import FAMILIES, RANDOM_MODELS
 
 __all__ = [
@@ -39,12 +39,14 @@ TINY_ALIASES = {"tiny-random": "tiny:qwen3_vl", "tiny-random-qwen2_5_vl": "tiny:
 
 def canonical_model_name(name: str, *, stacklevel: int = 2) -> str:
     """``name``, with a deprecated tiny spelling (:data:`TINY_ALIASES`) replaced by its
-    ``tiny:<family>`` name and a :class:`FutureWarning`."""
+    ``tiny:<family>`` name and a :class:`~facscope.errors.FacscopeDeprecationWarning`."""
     new = TINY_ALIASES.get(str(name))
     if new is None:
         return str(name)
     warnings.warn(
-        f"model name {name!r} is deprecated; use {new!r}", FutureWarning, stacklevel=stacklevel + 1
+        f"model name {name!r} is deprecated; use {new!r}",
+        FacscopeDeprecationWarning,
+        stacklevel=stacklevel + 1,
     )
     return new
 
