@@ -25,7 +25,7 @@ from facscope.lazy import lazy_exports
 _EXPORTS: dict[str, str] = {
     "CreditConfig": "credit",
     "EmotionEMA": "credit",
-    "METHODS": "credit",
+    "METHODS": "methods",
     "batch_credit": "credit",
     "zoom_utility": "credit",
     "RL_METHODS": "methods",

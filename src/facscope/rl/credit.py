@@ -33,7 +33,6 @@ from facscope.errors import ConfigError
 
 __all__ = [
     "CREDIT_SCOPES",
-    "METHODS",
     "NO_EMOTION",
     "CreditConfig",
     "EmotionEMA",
@@ -48,9 +47,6 @@ __all__ = [
 
 #: Where the credit goes: every token of a zoom-using rollout, or only its zoom tool-call tokens.
 CREDIT_SCOPES = ("trajectory", "zoom_tokens")
-#: Training methods: UC-GRPO and the ablation baselines, in the ablation table's order; each is a
-#: strategy registered under this name in :data:`facscope.rl.methods.RL_METHODS`.
-METHODS = ("ucgrpo", "grpo", "tool_bonus", "acof", "adatooler", "passive")
 #: EMA key of queries whose emotion label is missing.
 NO_EMOTION = "unlabelled"
 

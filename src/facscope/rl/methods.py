@@ -11,8 +11,7 @@
 The base class answers "nothing changes": plain GRPO. Each registered subclass names its paper
 and changes one answer. To add a baseline, subclass :class:`RLMethod`, override the one thing it
 changes (a pure group rule goes into :mod:`facscope.rl.credit`), register it here under a
-``snake_case`` name and add that name to :data:`facscope.rl.credit.METHODS`; recipes then select
-it with ``trainer.method``. This module is torch-free.
+``snake_case`` name; recipes then select it with ``trainer.method``. This module is torch-free.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from facscope.rl.credit import acof_rescore
 from facscope.rl.rewards import tool_benefit_reward, tool_bonus_reward
 
 __all__ = [
+    "METHODS",
     "RL_METHODS",
     "UCGRPO",
     "AdaToolerV",
@@ -146,3 +146,7 @@ class Passive(RLMethod):
     """
 
     tools = False
+
+
+#: The registered method names (UC-GRPO and the ablation baselines).
+METHODS: tuple[str, ...] = tuple(RL_METHODS.names())

@@ -39,13 +39,12 @@ from facscope.errors import ConfigError
 from facscope.facs import normalize_emotion
 from facscope.rl.credit import (
     CREDIT_SCOPES,
-    METHODS,
     CreditConfig,
     EmotionEMA,
     GroupCredit,
     batch_credit,
 )
-from facscope.rl.methods import RL_METHODS, RLMethod
+from facscope.rl.methods import METHODS, RL_METHODS, RLMethod
 from facscope.rl.rewards import RewardWeights, reward_functions
 
 __all__ = [
