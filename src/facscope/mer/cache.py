@@ -35,7 +35,7 @@ import numpy as np
 
 from facscope.data.sample import Sample
 from facscope.errors import ConfigError, FacscopeError, InputFileError
-from facscope.io import atomic_path, write_json
+from facscope.io import JsonlLog, atomic_path, write_json
 
 __all__ = ["CacheBuild", "CacheSpec", "FrameFile", "build_cache", "cache_sample", "load_entry"]
 
@@ -267,10 +267,8 @@ def build_cache(
             bar.update(1)
     bar.close()
     if failures:
-        spec.root.mkdir(parents=True, exist_ok=True)
-        with open(spec.root / "failures.jsonl", "a", encoding="utf-8") as fh:
-            for f in failures:
-                fh.write(json.dumps({**f, "settings": spec.settings()}) + "\n")
+        log = JsonlLog(spec.root / "failures.jsonl").repair()
+        log.append(*({**f, "settings": spec.settings()} for f in failures), ensure_ascii=True)
     return CacheBuild(tuple(entries), tuple(failures), len(todo) - len(failures), reused)
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from facscope.io import write_json, write_text
+from facscope.io import JsonlLog, write_json, write_text
 from facscope.mer.config import GridConfig, TrainConfig, config_to_dict
 
 __all__ = ["GridRun", "GridSummary", "grid_runs", "run_grid", "summarise"]
@@ -121,17 +121,12 @@ def run_grid(grid: GridConfig, *, progress: bool = True) -> GridSummary:
                 continue
         except Exception as exc:  # one failing run must not stop the grid
             failed.append(run.name)
-            with open(out / "failures.jsonl", "a", encoding="utf-8") as fh:
-                fh.write(
-                    json.dumps(
-                        {
-                            "run": run.name,
-                            "error": f"{type(exc).__name__}: {exc}",
-                            "traceback": traceback.format_exc(limit=5),
-                        }
-                    )
-                    + "\n"
-                )
+            failure = {
+                "run": run.name,
+                "error": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc(limit=5),
+            }
+            JsonlLog(out / "failures.jsonl").repair().append(failure, ensure_ascii=True)
             continue
         write_json(run.output_dir / MARKER, {"run": run.name, "metrics": result.metrics})
         summary_ran.append(run.name)
