@@ -8,12 +8,10 @@ killed process leaves either the old file or the new one, never half of one.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from facscope.atomic import _UMASK, atomic_dir, atomic_path  # noqa: F401  (re-exported)
 from facscope.errors import ConfigError, ImageDecodeError, InputFileError
 
 __all__ = [
@@ -161,61 +160,6 @@ def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
     elif a.shape[2] == 4:
         a = a[:, :, :3]
     return np.ascontiguousarray(a)
-
-
-def _read_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-#: read once: os.umask can only be read by setting it, which is not thread-safe
-_UMASK = _read_umask()
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it is renamed onto ``path``.
-
-    A crash or kill leaves no partial file at ``path`` (rename is atomic on POSIX).
-    """
-    dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{dest.name}.", suffix=f".tmp{dest.suffix}", dir=dest.parent
-    )
-    os.close(fd)
-    tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; honour the umask instead
-    try:
-        yield tmp_path
-        os.replace(tmp_path, dest)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
-
-
-@contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary folder beside ``path``; on success it replaces ``path`` whole.
-
-    A crash or kill leaves either the old folder or the new one at ``path``, never a half-written
-    one (leftover temporaries are named ``.NAME.tmp-*``). The folder gets the usual permissions.
-    """
-    import shutil
-
-    dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
-    os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes 0700 folders
-    try:
-        yield tmp
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
 
 
 def save_image(path: str | os.PathLike[str], image: np.ndarray, *, quality: int = 95) -> Path:
