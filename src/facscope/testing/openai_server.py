@@ -36,6 +36,7 @@ class ScriptedReply:
         delay: seconds to wait before answering (for timeouts and latency).
         headers: extra response headers (e.g. ``{"Retry-After": "0"}``).
         body: raw bytes to send instead of a JSON completion (malformed responses).
+        trickle: seconds between the bytes of the body (a server that holds a request open).
     """
 
     content: str | None = None
@@ -44,6 +45,7 @@ class ScriptedReply:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None
+    trickle: float = 0.0
 
 
 def completion_body(
@@ -167,10 +169,15 @@ class FakeOpenAIServer:
                     ).encode()
                 else:
                     payload = json.dumps(completion_body(reply.content, reply.tool_calls)).encode()
-                self._send(reply.status, payload, reply.headers)
+                self._send(reply.status, payload, reply.headers, trickle=reply.trickle)
 
             def _send(
-                self, status: int, payload: bytes, headers: dict[str, str] | None = None
+                self,
+                status: int,
+                payload: bytes,
+                headers: dict[str, str] | None = None,
+                *,
+                trickle: float = 0.0,
             ) -> None:
                 try:
                     self.send_response(status)
@@ -179,7 +186,12 @@ class FakeOpenAIServer:
                     for k, v in (headers or {}).items():
                         self.send_header(k, v)
                     self.end_headers()
-                    self.wfile.write(payload)
+                    if not trickle:
+                        self.wfile.write(payload)
+                    for i in range(len(payload) if trickle else 0):
+                        self.wfile.write(payload[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(trickle)
                 except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
                     pass
 

@@ -4,7 +4,11 @@ Works with vLLM's server (``vllm serve Qwen/Qwen3-VL-4B-Instruct``), SGLang, lla
 and hosted APIs. Only the standard library is used (``urllib``): images go as base64 PNG/JPEG
 data URLs, requests of a batch run concurrently in a thread pool, and transient failures (429,
 5xx, timeouts, refused connections) are retried with exponential backoff (``Retry-After`` is
-honoured). A request that still fails returns a :class:`Generation` with ``error`` set.
+honoured up to ``max_retry_after``; a server asking for longer is not retried). Every attempt has
+one deadline, ``timeout`` seconds for the connection and every read of the reply together (a
+server that trickles bytes cannot hold a request longer), and a reply larger than
+``max_reply_bytes`` is refused unread. A request that still fails returns a :class:`Generation`
+with ``error`` set, saying which limit it hit.
 
 Two tool modes:
 
@@ -194,10 +198,14 @@ class OpenAIBackend(Backend):
         base_url: API root, e.g. ``http://localhost:8000/v1`` (``OPENAI_BASE_URL`` if unset).
         api_key: bearer token (``OPENAI_API_KEY`` if unset; none sent when empty).
         concurrency: requests in flight at once for a batch.
-        timeout: seconds to wait for one response.
+        timeout: seconds one attempt may take in all: connecting and reading the whole reply.
         max_retries: retries after the first attempt on 429/5xx/timeouts/connection errors.
         backoff: first retry delay in seconds, doubled each retry (with jitter), capped at
             ``max_backoff``.
+        max_retry_after: the longest ``Retry-After`` honoured, in seconds; a server asking for
+            more is not retried (the request fails with that reason).
+        max_reply_bytes: the largest reply body read (default 8 MiB); a larger one fails the
+            request unread (a chat completion is kilobytes).
         temperature, max_tokens: sampling options (``max_tokens`` defaults to the loop's).
         tool_mode: ``text`` or ``native`` (see the module docstring).
         coordinates: how the model writes boxes (``pixels`` or ``relative-1000`` for Qwen3-VL).
@@ -219,6 +227,8 @@ class OpenAIBackend(Backend):
         max_retries: int = 4,
         backoff: float = 1.0,
         max_backoff: float = 30.0,
+        max_retry_after: float = 30.0,
+        max_reply_bytes: int = 8 << 20,
         temperature: float = 0.0,
         max_tokens: int | None = None,
         tool_mode: str = "text",
@@ -240,6 +250,11 @@ class OpenAIBackend(Backend):
                 f"need concurrency >= 1, max_retries >= 0, timeout > 0, backoff >= 0; got "
                 f"{concurrency}, {max_retries}, {timeout}, {backoff}"
             )
+        if max_retry_after < 0 or max_reply_bytes < 1024:
+            raise ConfigError(
+                f"need max_retry_after >= 0 and max_reply_bytes >= 1024; got {max_retry_after}, "
+                f"{max_reply_bytes}"
+            )
         if tool_mode not in TOOL_MODES:
             raise ConfigError(f"tool_mode must be one of {TOOL_MODES}; got {tool_mode!r}")
         if coordinates not in COORDINATE_SYSTEMS or coordinates == "resized":
@@ -256,6 +271,8 @@ class OpenAIBackend(Backend):
         self.max_retries = int(max_retries)
         self.backoff = float(backoff)
         self.max_backoff = float(max_backoff)
+        self.max_retry_after = float(max_retry_after)
+        self.max_reply_bytes = int(max_reply_bytes)
         self.temperature = float(temperature)
         self.max_tokens = max_tokens
         self.tool_mode = tool_mode
@@ -321,8 +338,10 @@ class OpenAIBackend(Backend):
                 request = urllib.request.Request(
                     self.url, data=data, headers=headers, method="POST"
                 )
+                deadline = time.monotonic() + self.timeout
                 with urllib.request.urlopen(request, timeout=self.timeout) as resp:
-                    reply = json.loads(resp.read().decode("utf-8"))
+                    body = _read_reply(resp, deadline=deadline, limit=self.max_reply_bytes)
+                reply = json.loads(body.decode("utf-8"))
                 text, usage = self._read(reply)
                 return Generation(
                     text, seconds=time.perf_counter() - start, attempts=attempt, usage=usage
@@ -335,6 +354,18 @@ class OpenAIBackend(Backend):
                         "", error=error, seconds=time.perf_counter() - start, attempts=attempt
                     )
                 retry_after = _retry_after(exc)
+                if retry_after is not None and retry_after > self.max_retry_after:
+                    return Generation(
+                        "", error=f"{error}; the server asked to retry after {retry_after:g} s, "
+                        f"more than max_retry_after ({self.max_retry_after:g} s): not retried",
+                        seconds=time.perf_counter() - start, attempts=attempt,
+                    )  # fmt: skip
+            except _ReplyTooLarge as exc:
+                return Generation(
+                    "", error=f"reply from {self.url} {exc}; refused (max_reply_bytes "
+                    f"{self.max_reply_bytes})", seconds=time.perf_counter() - start,
+                    attempts=attempt,
+                )  # fmt: skip
             except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
                 reason = getattr(exc, "reason", exc)
                 error = f"request to {self.url} failed: {type(reason).__name__}: {reason}"
@@ -366,6 +397,39 @@ class OpenAIBackend(Backend):
                 args = json.dumps(args)
             text += f'\n<tool_call>\n{{"name": {json.dumps(fn.get("name", ""))}, "arguments": {args}}}\n</tool_call>'
         return str(text), dict(reply.get("usage") or {})
+
+
+class _ReplyTooLarge(Exception):
+    """A reply body over ``max_reply_bytes`` (the message says how large)."""
+
+
+def _read_reply(resp: Any, *, deadline: float, limit: int) -> bytes:
+    """The reply body, read by pieces under one ``deadline`` (``time.monotonic()``) and at most
+    ``limit`` bytes; raises ``TimeoutError`` or :class:`_ReplyTooLarge`."""
+    declared = resp.headers.get("Content-Length")
+    if declared and declared.strip().isdigit() and int(declared) > limit:
+        raise _ReplyTooLarge(f"declares {int(declared):,} bytes")
+    # each socket read may block for at most what is left of the deadline
+    sock = getattr(getattr(resp.fp, "raw", None), "_sock", None)
+    chunks, size = [], 0
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            if remaining <= 0:
+                raise TimeoutError
+            if sock is not None:
+                sock.settimeout(remaining)
+            chunk = resp.read1(1 << 16)
+        except TimeoutError:
+            raise TimeoutError(
+                f"the reply was not complete by the deadline ({size:,} bytes read)"
+            ) from None
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            raise _ReplyTooLarge(f"is larger than {limit:,} bytes")
+        chunks.append(chunk)
 
 
 def _error_detail(exc: urllib.error.HTTPError) -> str:
