@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,7 +17,14 @@ from typing import Any, TypeVar
 
 from facscope.errors import ConfigError, InputFileError
 
-__all__ = ["build_config", "check_keys", "config_to_dict", "read_yaml"]
+__all__ = [
+    "build_config",
+    "check_keys",
+    "check_scalar",
+    "config_to_dict",
+    "field_hints",
+    "read_yaml",
+]
 
 C = TypeVar("C")
 
@@ -30,6 +38,11 @@ def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise InputFileError(f"{p}: no such config file")
     try:
         obj = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{p}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "save the config as UTF-8"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML ({exc})") from None
     if obj is None:
@@ -59,10 +72,7 @@ def build_config(cls: type[C], values: Mapping[str, Any], where: str = "config")
     are errors too); a wrong or missing argument becomes a :class:`ConfigError` naming ``where``.
     """
     check_keys(cls, values, where)
-    try:
-        hints = typing.get_type_hints(cls)
-    except Exception:  # unresolvable forward references: fall back to the raw annotations
-        hints = {f.name: f.type for f in dataclasses.fields(cls)}  # type: ignore[misc]
+    hints = field_hints(cls)
     kw = dict(values)
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.name not in kw:
@@ -73,10 +83,50 @@ def build_config(cls: type[C], values: Mapping[str, Any], where: str = "config")
             kw[f.name] = build_config(nested, v, f"{where}.{f.name}")
         elif isinstance(v, list) and "tuple" in str(hint).lower():
             kw[f.name] = tuple(v)
+        else:
+            kw[f.name] = check_scalar(v, hint, f"{where}.{f.name}")
     try:
         return cls(**kw)
     except TypeError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def field_hints(cls: type) -> dict[str, Any]:
+    """The resolved field types of a dataclass (the raw annotations where a forward reference
+    cannot be resolved)."""
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:
+        return {f.name: f.type for f in dataclasses.fields(cls)}  # type: ignore[arg-type,misc]
+
+
+_SCALARS = {bool: "true or false", int: "an integer", float: "a number", str: "text"}
+
+
+def check_scalar(value: Any, hint: Any, key: str) -> Any:
+    """``value`` checked against a scalar field type (``int``, ``float``, ``bool``, ``str``,
+    optionally ``| None``): numbers written as text (YAML reads ``1e-3`` as a string) and whole
+    floats for integers are converted; anything else of the wrong type is a
+    :class:`ConfigError` naming ``key``. Other field types pass through unchecked."""
+    args = (
+        typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else ()
+    )
+    kinds = [a for a in (args or (hint,)) if a is not type(None)]
+    if len(kinds) != 1 or kinds[0] not in _SCALARS or (value is None and args):
+        return value
+    kind = kinds[0]
+    if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    if kind in (int, float) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is not None and (kind is float or number.is_integer()):
+            return kind(number)
+    raise ConfigError(f"{key} must be {_SCALARS[kind]}; got {value!r}")
 
 
 def _dataclass_in(hint: Any) -> type | None:

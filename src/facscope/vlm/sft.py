@@ -8,17 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from facscope.config import check_scalar, field_hints
 from facscope.errors import ConfigError
 
 __all__ = ["train_sft", "trainer_args"]
 
 
 def trainer_args(cls: type, values: dict[str, Any], where: str = "trainer") -> Any:
-    """``cls(**values)`` (``trl.SFTConfig``, a GRPO config, …); an unknown or bad field is a
-    :class:`ConfigError` naming ``where`` it came from."""
+    """``cls(**values)`` (``trl.SFTConfig``, a GRPO config, …); an unknown field, a value of
+    the wrong type (``max_steps: two``) or one the class rejects is a :class:`ConfigError`
+    naming ``where`` it came from and the key."""
+    hints = field_hints(cls)
+    checked = {k: check_scalar(v, hints.get(k), f"{where}.{k}") for k, v in values.items()}
     try:
-        return cls(**values)
-    except TypeError as exc:
+        return cls(**checked)
+    except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
 
 
