@@ -34,6 +34,7 @@ __all__ = [
     "is_video",
     "list_frames",
     "load_image",
+    "read_json",
     "save_image",
     "to_rgb_uint8",
     "write_json",
@@ -193,6 +194,22 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
     return Path(path)
 
 
+def read_json(path: str | os.PathLike[str], *, what: str = "a JSON file") -> Any:
+    """The value in a JSON file; a missing, non-UTF-8 or malformed file is an
+    :class:`InputFileError` naming it and ``what`` was expected there."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(f"{p}: no such file; expected {what}")
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputFileError(f"{p}: not UTF-8 text; expected {what}") from None
+    except json.JSONDecodeError as exc:
+        raise InputFileError(
+            f"{p}: not valid JSON (line {exc.lineno}, column {exc.colno}); expected {what}"
+        ) from None
+
+
 def write_json(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 2) -> Path:
     """Write JSON atomically (UTF-8, keys in insertion order, NaN refused)."""
     return write_text(
@@ -245,17 +262,18 @@ class JsonlLog:
             os.fsync(f.fileno())
 
     def records(self) -> list[Any]:
-        """Every complete line's value in file order; blank and broken lines are skipped."""
+        """Every complete line's value in file order; blank and broken lines (torn, not JSON,
+        not UTF-8) are skipped."""
         if not self.path.is_file():
             return []
         out = []
-        with self.path.open(encoding="utf-8") as f:
-            for line in f:  # file lines split at newlines only (not at U+2028 inside a string)
+        with self.path.open("rb") as f:
+            for line in f:  # split at b"\n" only (not at U+2028 inside a string)
                 if not line.strip():
                     continue
                 try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError:
+                    out.append(json.loads(line.decode("utf-8")))
+                except (UnicodeDecodeError, json.JSONDecodeError):
                     continue
         return out
 

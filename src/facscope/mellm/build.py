@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from facscope.errors import ConfigError, FacscopeDataWarning
+from facscope.errors import ConfigError, FacscopeDataWarning, InputFileError
 from facscope.mellm.describe import INPUT_MODES, DescribeOptions, describe
 from facscope.mellm.motion_input import check_config, preprocessed_motion, sample_motion
 from facscope.mellm.records import InstructionRecord, record_slug, write_records
@@ -157,6 +157,28 @@ def make_record(
     )
 
 
+def check_preprocessed(folder: str | os.PathLike[str], motion: Any) -> None:
+    """Refuse a ``facscope preprocess`` folder whose motion settings differ from ``motion`` (its
+    statistics would not be the ones this build describes), or that is no such folder."""
+    from facscope.io import read_json
+
+    path = Path(folder) / "config.json"
+    what = "the config.json of a 'facscope preprocess' output folder (--preprocessed)"
+    if not path.is_file():
+        raise InputFileError(f"{folder}: not a 'facscope preprocess' output (no config.json)")
+    theirs = read_json(path, what=what)
+    ours = json.loads(json.dumps(motion.to_dict()))
+    if not isinstance(theirs, dict):
+        raise InputFileError(f"{path}: not a motion config; expected {what}")
+    changed = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
+    if changed:
+        diffs = "; ".join(f"{k}: {theirs.get(k)!r} there, {ours.get(k)!r} here" for k in changed)
+        raise ConfigError(
+            f"{folder} was preprocessed with other motion settings ({diffs}); build with the "
+            "same settings (e.g. --size, --flow) or preprocess again"
+        )
+
+
 def _cached_motion(
     sample: Any, folder: Path, config: BuildConfig
 ) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
@@ -218,6 +240,8 @@ def build_records(
     from facscope.io import write_json
 
     cfg = config or BuildConfig()
+    if cfg.preprocessed is not None:
+        check_preprocessed(cfg.preprocessed, cfg.motion)
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
     todo: list[Any] = []

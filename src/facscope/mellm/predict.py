@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from facscope.errors import ConfigError
+from facscope.errors import ConfigError, InputFileError
 from facscope.io import JsonlLog
 
 __all__ = [
@@ -87,9 +87,16 @@ def load_items(root: str | os.PathLike[str], task: str) -> list[dict[str, Any]]:
 
 def read_generated(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """Generated rows of a predictions JSONL by id (the last line of an id wins); a broken line
-    is skipped. (Not :func:`facscope.eval.predictions.read_predictions`, which reads a MER
-    predictions table.)"""
-    return JsonlLog(path).latest()
+    is skipped; a file with text but no readable row is an :class:`InputFileError`. (Not
+    :func:`facscope.eval.predictions.read_predictions`, which reads a MER predictions table.)"""
+    log = JsonlLog(path)
+    rows = log.latest()
+    if not rows and log.path.is_file() and log.path.stat().st_size:
+        raise InputFileError(
+            f"{log.path}: no prediction rows (JSON lines with an 'id') in it; expected the "
+            "predictions.jsonl of 'facscope mellm predict'"
+        )
+    return rows
 
 
 def _request(item: dict[str, Any], max_new_tokens: int) -> Any:

@@ -9,7 +9,6 @@ on (:func:`check_disjoint` enforces it).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from facscope.errors import ConfigError, InputFileError
+from facscope.io import read_json
 
 __all__ = ["Split", "check_disjoint", "read_split", "subject_split"]
 
@@ -84,12 +84,16 @@ def read_split(path: str | os.PathLike[str]) -> Split:
     p = Path(path)
     if p.is_dir():
         p = p / "split.json"
-    if not p.is_file():
-        raise InputFileError(f"{p}: no split file; it is written by 'facscope mellm train'")
-    d = json.loads(p.read_text(encoding="utf-8"))
-    return Split(
-        d["name"], d["protocol"], tuple(d["train"]), tuple(d.get("val", ())), tuple(d["test"])
-    )
+    what = "a split.json written by 'facscope mellm train'"
+    d = read_json(p, what=what)
+    try:
+        return Split(
+            d["name"], d["protocol"], tuple(d["train"]), tuple(d.get("val", ())), tuple(d["test"])
+        )
+    except (KeyError, TypeError):
+        raise InputFileError(
+            f"{p}: not a split file (needs name, protocol, train and test); expected {what}"
+        ) from None
 
 
 def check_disjoint(split: Split) -> None:
