@@ -152,7 +152,7 @@ PARSE_TABLE = [
     ("L14A", (AU(14, side="L", intensity="A"),)),
     ("12e", (AU(12, intensity="E"),)),
     ("U4", (AU(4, side="U"),)),
-    ("B12", (AU(12),)),
+    ("B12", (AU(12, side="B"),)),  # B = bottom (FACS), no longer read as "bilateral"
     ("r12+l14", (AU(12, side="R"), AU(14, side="L"))),
     ("AU12", (AU(12),)),
     ("au12", (AU(12),)),
@@ -193,7 +193,7 @@ def test_parse_aus(text: object, expected: tuple[AU, ...]) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["hello", "12x+", "L", "1+2+xyz", "0", "100", "12.5", "12 or", "12 or hello", "1+/", "AUx"],
+    ["hello", "12x+", "L", "1+2+xyz", "0", "100", "12 or", "12 or hello", "1+/", "AUx", "M12"],
 )
 def test_parse_aus_rejects_garbage(text: str) -> None:
     with pytest.raises(AUParseError) as info:
@@ -212,7 +212,7 @@ def test_parse_error_names_token_and_expected_forms() -> None:
         parse_aus("hello")
 
 
-@pytest.mark.parametrize("value", [True, [1, 2], 12.5, 0, 100, -3])
+@pytest.mark.parametrize("value", [True, [1, 2], 12.125, 0, 100, -3])
 def test_parse_aus_rejects_bad_values(value: object) -> None:
     with pytest.raises(AUParseError):
         parse_aus(value)  # type: ignore[arg-type]
