@@ -113,7 +113,20 @@ def make_samm(root: Path) -> dict[str, Any]:
     rows = [
         [6, "006_1_2", 1, 5562, 5588, 5605, 44, "Micro - 1/2", "4+7", None, "Anger", 4],
         [6, "006_1_3", 1, 3000, 2990, 3010, 11, "Micro - 1/2", "R12+R14", None, "Contempt", 3],
-        ["007", "007_3_1", 3, 100, 110, 120, 21, "Micro - 1/2", "12+smile", None, "Happiness", 1],
+        [
+            "007",
+            "007_3_1",
+            3,
+            100,
+            110,
+            120,
+            21,
+            "Micro - 1/2",
+            "12+smile+1x",
+            None,
+            "Happiness",
+            1,
+        ],
         [7, "007_5_2", 5, 200, 204, 210, 11, "Micro - 1/2", "43", "blink?", "Other", 7],
         [7, "007_6_1", 6, 50, 60, 40, -9, "Micro - 1/2", "4", None, "Sadness", 6],  # bad index
     ]
@@ -132,7 +145,7 @@ def make_samm(root: Path) -> dict[str, Any]:
         "samples": 4,
         "subjects": 2,
         "classes": {"anger": 1, "contempt": 1, "happiness": 1, "others": 1},
-        "problems": {"apex-outside": 1, "au-notation": 1, "au-unparsable": 1, "bad-index": 1},
+        "problems": {"apex-outside": 1, "au-notation": 2, "au-unparsable": 1, "bad-index": 1},
     }
 
 
