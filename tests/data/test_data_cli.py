@@ -113,7 +113,7 @@ def test_inspect_dfme_release_reads_the_three_workbooks(layouts):
     res = invoke("inspect", "dfme", "--root", str(root), "--examples", "1")
     assert res.exit_code == 0, res.output
     assert f"dfme: {expected['samples']} samples, {expected['subjects']} subjects" in res.output
-    assert "splits: train 3, test_a 1, test_b 1" in res.output
+    assert "splits: test_a 1, test_b 1, train 3" in res.output
     assert "side 3" in res.output and "unreadable 1" in res.output  # FACS marks counted
     assert "au-notation: 4" in res.output and "… and 3 more" in res.output
     data = json.loads(invoke("inspect", "dfme", "--root", str(root), "--json").output)

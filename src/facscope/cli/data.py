@@ -155,7 +155,7 @@ def inspect_cmd(
             click.echo(line)
     splits = Counter(str(s.meta["split"]) for s in ds if s.meta.get("split") is not None)
     if splits:
-        click.echo("splits: " + ", ".join(f"{k} {v}" for k, v in splits.items()))
+        click.echo("splits: " + ", ".join(f"{k} {v}" for k, v in sorted(splits.items())))
     if codes:
         click.echo("FACS codes (normal notation, counted):")
         for line in _wrap([f"{k} {v}" for k, v in codes.items()]):
