@@ -466,3 +466,42 @@ def megc_manifest(path: Path) -> dict[str, Any]:
         "subjects": 68,
         "classes": {"negative": 250, "positive": 109, "surprise": 83},
     }
+
+
+# --------------------------------------------------------------------------- CK+
+
+
+def ck_number(value: float) -> str:
+    """A number as CK+'s label files write it (MATLAB ``save -ascii``): ``   3.0000000e+00``."""
+    return f"   {value:.7e}"
+
+
+def make_ckplus(root: Path) -> dict[str, Any]:
+    """cohn-kanade-images/, Emotion/ and FACS/ trees (S005 … S011), 8-bit PNG frames."""
+    seqs = {  # subject/sequence: (frames, emotion code or None, [(AU, intensity)])
+        ("S005", "001"): (range(1, 12), 3.0, [(9, 4), (17, 3), (25, 0)]),
+        ("S010", "002"): (range(1, 15), 7.0, [(1, 2), (2, 2), (5, 1), (27, 0)]),
+        ("S010", "006"): (range(1, 8), None, [(4, 0)]),  # AU-coded, no emotion file
+        ("S011", "001"): (range(1, 10), 2.0, [(14, 3)]),  # contempt, right-side 14 in CK+
+        ("S011", "002"): (range(1, 6), 9.0, []),  # emotion code outside 0..7
+    }
+    for (subj, seq), (numbers, emotion, aus) in seqs.items():
+        frames(root / "cohn-kanade-images" / subj / seq,
+               [f"{subj}_{seq}_{n:08d}.png" for n in numbers], _PNG)  # fmt: skip
+        peak = f"{subj}_{seq}_{max(numbers):08d}"
+        if emotion is not None:
+            d = root / "Emotion" / subj / seq
+            d.mkdir(parents=True, exist_ok=True)
+            (d / f"{peak}_emotion.txt").write_text(ck_number(emotion) + "\n")
+        if aus:
+            d = root / "FACS" / subj / seq
+            d.mkdir(parents=True, exist_ok=True)
+            lines = [ck_number(a) + ck_number(i) for a, i in aus]
+            (d / f"{peak}_facs.txt").write_text("\n".join(lines) + "\n")
+    (root / "cohn-kanade-images" / "S011" / "003").mkdir()  # an empty sequence folder
+    return {
+        "samples": 4,
+        "subjects": 3,
+        "classes": {"disgust": 1, "surprise": 1, "contempt": 1},
+        "problems": {"unknown-label": 1, "missing-frames": 1},
+    }

@@ -12,7 +12,7 @@ adapter; spreadsheet readers (openpyxl) load only when a sheet is read.
 
 from __future__ import annotations
 
-from facscope.data import au, composite, dfme, fer, generic, me, smic  # noqa: F401  (register)
+from facscope.data import au, ckplus, composite, dfme, fer, generic, me, smic  # noqa: F401
 from facscope.data.au import au_matrix
 from facscope.data.check import check_dataset, check_sample
 from facscope.data.dataset import DATASETS, TARGETS, Dataset, concat, list_datasets, load_dataset
