@@ -425,6 +425,7 @@ def test_dataset_labels_keys() -> None:
         "smic",
         "casme3",
         "dfme",
+        "ckplus",
         "rafdb",
         "ferplus",
         "affectnet",
@@ -609,3 +610,10 @@ def test_me_aus_has_one_home_in_facs():
 
     assert ME_AUS == (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17)
     assert metrics.ME_AUS is ME_AUS and mevqa.ME_AUS is ME_AUS
+
+
+def test_ckplus_codes() -> None:
+    names = [dataset_label("ckplus", i) for i in range(8)]
+    assert names == ["neutral", "anger", "contempt", "disgust", "fear", "happiness", "sadness",
+                     "surprise"]  # fmt: skip
+    assert dataset_label("CK+", 3.0) == "disgust"
