@@ -15,7 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from facscope.data.layouts import SHEETS
+from facscope.data.layouts import DFME_SPLIT_FILES, SHEETS
 
 _JPG = cv2.imencode(".jpg", np.full((2, 2, 3), 128, np.uint8))[1].tobytes()
 _GRAY_JPG = cv2.imencode(".jpg", np.full((2, 2), 90, np.uint8))[1].tobytes()
@@ -113,7 +113,20 @@ def make_samm(root: Path) -> dict[str, Any]:
     rows = [
         [6, "006_1_2", 1, 5562, 5588, 5605, 44, "Micro - 1/2", "4+7", None, "Anger", 4],
         [6, "006_1_3", 1, 3000, 2990, 3010, 11, "Micro - 1/2", "R12+R14", None, "Contempt", 3],
-        ["007", "007_3_1", 3, 100, 110, 120, 21, "Micro - 1/2", "12+smile", None, "Happiness", 1],
+        [
+            "007",
+            "007_3_1",
+            3,
+            100,
+            110,
+            120,
+            21,
+            "Micro - 1/2",
+            "12+smile+1x",
+            None,
+            "Happiness",
+            1,
+        ],
         [7, "007_5_2", 5, 200, 204, 210, 11, "Micro - 1/2", "43", "blink?", "Other", 7],
         [7, "007_6_1", 6, 50, 60, 40, -9, "Micro - 1/2", "4", None, "Sadness", 6],  # bad index
     ]
@@ -132,7 +145,7 @@ def make_samm(root: Path) -> dict[str, Any]:
         "samples": 4,
         "subjects": 2,
         "classes": {"anger": 1, "contempt": 1, "happiness": 1, "others": 1},
-        "problems": {"apex-outside": 1, "au-notation": 1, "au-unparsable": 1, "bad-index": 1},
+        "problems": {"apex-outside": 1, "au-notation": 2, "au-unparsable": 1, "bad-index": 1},
     }
 
 
@@ -191,7 +204,38 @@ def make_smic(root: Path) -> dict[str, Any]:
 
 
 def make_dfme(root: Path) -> dict[str, Any]:
+    """The release: three *_full_with_AU.xlsx workbooks (training, test A, test B); the test B
+    workbook writes its headers in lower case."""
     head = list(SHEETS["dfme"].columns)
+    books = {
+        "train": [
+            ["sub0001", "sub0001_01", 1, 5, 9, "anger", 0, 500, "4+7"],
+            ["sub0001", "sub0001_02", 1, 3, 9, "happiness", 4, 500, "R12"],
+            ["sub0002", "sub0002_01", 2, 4, 6, None, 6, 300, "1+2+5+M58"],  # only the id
+        ],
+        "test_a": [
+            ["sub0003", "sub0003_01", 1, 2, 3, "neutral", None, 200, "14"],  # not a DFME label
+            ["sub0003", "sub0003_02", 1, "", 5, "disgust", 2, 200, "9+AD38+soft focus"],  # no apex
+        ],
+        "test_b": [["sub0004", "sub0004_01", 1, 4, 8, "Contempt", 1, 500, "L12+L14+12x"]],
+    }
+    for split, rows in books.items():
+        header = [h.lower() for h in head] if split == "test_b" else head
+        xlsx(root / DFME_SPLIT_FILES[split], [header, *rows])
+        for r in rows:
+            frames(root / "frames" / r[0] / r[1], [f"{n}.jpg" for n in range(1, 10)])
+    return {
+        "samples": 5,
+        "subjects": 4,
+        "classes": {"anger": 1, "happiness": 1, "surprise": 1, "disgust": 1, "contempt": 1},
+        "splits": {"train": 3, "test_a": 1, "test_b": 1},
+        "problems": {"unknown-label": 1, "apex-missing": 1, "au-notation": 4, "au-unparsable": 1},
+    }
+
+
+def make_dfme_legacy(root: Path) -> dict[str, Any]:
+    """The older single-table layout facscope assumed before the release (mapping='legacy')."""
+    head = list(SHEETS["dfme.labels"].columns)
     rows = [
         [1, "clip_a", "A", 500, 1, 5, 9, "4+7", "anger"],
         ["001", "clip_b", "A", 500, 1, 3, 9, "R12", "4"],  # id 4 = happiness
@@ -199,7 +243,7 @@ def make_dfme(root: Path) -> dict[str, Any]:
         [3, "clip_c", "C", 200, 1, 2, 3, "14", "neutral"],  # not a DFME label
         [3, "clip_d", "C", 200, 1, "", 5, "9", "disgust"],  # no apex
     ]
-    write_csv(root / SHEETS["dfme"].file, [head, *rows])
+    write_csv(root / SHEETS["dfme.labels"].file, [head, *rows])
     for subj, clip in [
         ("001", "clip_a"),
         ("001", "clip_b"),
@@ -213,6 +257,53 @@ def make_dfme(root: Path) -> dict[str, Any]:
         "subjects": 3,
         "classes": {"anger": 1, "happiness": 1, "surprise": 1, "disgust": 1},
         "problems": {"unknown-label": 1, "apex-missing": 1, "au-notation": 1},
+    }
+
+
+# --------------------------------------------------------------------------- FACS cells
+
+#: AU cells as the published sheets write them (issue 17), with the unreadable tokens in each.
+FACS_CELLS: tuple[tuple[Any, tuple[str, ...]], ...] = (
+    ("T18", ()), ("T23", ()), ("T28+14", ()), ("A12", ()), ("A1B+A2C", ()), ("A/L12", ()),
+    ("A9E", ()), ("10A/B", ()), ("4A/B", ()), ("15A", ()), ("A12B", ()), ("ref(7B)+43", ()),
+    ("7B+ ref(43)", ()), ("ref(L10)+A12B", ()), ("4D+ref(6)+7C+43E", ()),
+    ("(R6 or R12)+R15", ()), ("(R6 or R12) + R15", ()), ("AD31", ()), ("AD38", ()),
+    ("AD39", ()), ("23+AD31", ()), ("4+7+AD38", ()), ("M58", ()), ("1+2+5+M58", ()),
+    ("53+61+64", ()), ("R14+17+soft focus", ()), ("?", ()), ("1.7", ()), (1.7, ()),
+    ("12 or 14", ()), ("4+7(?)", ()), ("R12+L14A", ()), (12.0, ()),
+    ("1+2+12x", ("12x",)), ("4+0+L", ("0", "L")), ("6+12+#", ("#",)),
+)  # fmt: skip
+
+
+def _cell_row(name: str, i: int, aus: Any) -> dict[str, Any]:
+    """Field values of the ``i``-th row of a FACS-cells sheet for ``name``."""
+    subject = {"casme2": 1, "samm": 6, "casme3": "spNO.1", "dfme": "sub0001"}[name]
+    filename = {
+        "casme2": f"EP01_{i:02d}", "samm": f"006_1_{i}", "casme3": f"c{i}",
+        "dfme": f"sub0001_{i:02d}",
+    }[name]  # fmt: skip
+    emotion = {"casme2": "others", "samm": "Other", "casme3": "others", "dfme": "fear"}[name]
+    return {
+        "subject": subject, "filename": filename, "onset": 1, "apex": 2, "offset": 3,
+        "aus": aus, "emotion": emotion, "fps": 200, "emotion_id": 3,
+    }  # fmt: skip
+
+
+def make_facs_cells(root: Path, name: str) -> dict[str, Any]:
+    """``name``'s sheet (casme2, samm, casme3, dfme) with one row per :data:`FACS_CELLS` cell;
+    read it with ``scan=False`` (no frames are written)."""
+    sheet = SHEETS[name]
+    field_of = {col: f for f, col in sheet.fields.items()}
+    rows = []
+    for i, (cell, _) in enumerate(FACS_CELLS, start=1):
+        values = _cell_row(name, i, cell)
+        rows.append([values.get(field_of.get(c, ""), None) for c in sheet.columns])
+    preamble: list[list[Any]] = [[f"preamble {r}"] for r in range(1, sheet.header_row)]
+    xlsx(root / sheet.file, [*preamble, list(sheet.columns), *rows])
+    return {
+        "cells": [c for c, _ in FACS_CELLS],
+        "unreadable": sum(len(u) for _, u in FACS_CELLS),
+        "cells_with_unreadable": sum(1 for _, u in FACS_CELLS if u),
     }
 
 
@@ -374,4 +465,43 @@ def megc_manifest(path: Path) -> dict[str, Any]:
         "samples": 442,
         "subjects": 68,
         "classes": {"negative": 250, "positive": 109, "surprise": 83},
+    }
+
+
+# --------------------------------------------------------------------------- CK+
+
+
+def ck_number(value: float) -> str:
+    """A number as CK+'s label files write it (MATLAB ``save -ascii``): ``   3.0000000e+00``."""
+    return f"   {value:.7e}"
+
+
+def make_ckplus(root: Path) -> dict[str, Any]:
+    """cohn-kanade-images/, Emotion/ and FACS/ trees (S005 … S011), 8-bit PNG frames."""
+    seqs = {  # subject/sequence: (frames, emotion code or None, [(AU, intensity)])
+        ("S005", "001"): (range(1, 12), 3.0, [(9, 4), (17, 3), (25, 0)]),
+        ("S010", "002"): (range(1, 15), 7.0, [(1, 2), (2, 2), (5, 1), (27, 0)]),
+        ("S010", "006"): (range(1, 8), None, [(4, 0)]),  # AU-coded, no emotion file
+        ("S011", "001"): (range(1, 10), 2.0, [(14, 3)]),  # contempt, right-side 14 in CK+
+        ("S011", "002"): (range(1, 6), 9.0, []),  # emotion code outside 0..7
+    }
+    for (subj, seq), (numbers, emotion, aus) in seqs.items():
+        frames(root / "cohn-kanade-images" / subj / seq,
+               [f"{subj}_{seq}_{n:08d}.png" for n in numbers], _PNG)  # fmt: skip
+        peak = f"{subj}_{seq}_{max(numbers):08d}"
+        if emotion is not None:
+            d = root / "Emotion" / subj / seq
+            d.mkdir(parents=True, exist_ok=True)
+            (d / f"{peak}_emotion.txt").write_text(ck_number(emotion) + "\n")
+        if aus:
+            d = root / "FACS" / subj / seq
+            d.mkdir(parents=True, exist_ok=True)
+            lines = [ck_number(a) + ck_number(i) for a, i in aus]
+            (d / f"{peak}_facs.txt").write_text("\n".join(lines) + "\n")
+    (root / "cohn-kanade-images" / "S011" / "003").mkdir()  # an empty sequence folder
+    return {
+        "samples": 4,
+        "subjects": 3,
+        "classes": {"disgust": 1, "surprise": 1, "contempt": 1},
+        "problems": {"unknown-label": 1, "missing-frames": 1},
     }

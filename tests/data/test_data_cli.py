@@ -105,3 +105,18 @@ def test_errors_are_one_line(args, message):
     assert res.returncode == 1
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], res.stderr
+
+
+def test_inspect_dfme_release_reads_the_three_workbooks(layouts):
+    root, expected = layouts["dfme"]
+    assert not list(root.glob("*.yaml")) and not (root / "DFME_labels.csv").exists()
+    res = invoke("inspect", "dfme", "--root", str(root), "--examples", "1")
+    assert res.exit_code == 0, res.output
+    assert f"dfme: {expected['samples']} samples, {expected['subjects']} subjects" in res.output
+    assert "splits: test_a 1, test_b 1, train 3" in res.output
+    assert "side 3" in res.output and "unreadable 1" in res.output  # FACS marks counted
+    assert "au-notation: 4" in res.output and "… and 3 more" in res.output
+    data = json.loads(invoke("inspect", "dfme", "--root", str(root), "--json").output)
+    assert data["facs_codes"]["unreadable"] == 1 and data["facs_codes"]["kind ad"] == 1
+    kinds = {p["kind"] for p in data["problem_list"]}
+    assert kinds == set(expected["problems"])

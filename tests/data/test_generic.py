@@ -87,7 +87,7 @@ def test_csv_rows_with_problems(tmp_path):
         ["a.png", "s1", "Happy", "", "", "", "12", "7"],
         ["missing.png", "s1", "sad", "", "", "", "", ""],
         ["", "s2", "sad", "", "", "", "", ""],
-        ["clip", "s2", "pain", 1, "/", 5, "4+bad", "x"],
+        ["clip", "s2", "pain", 1, "/", 5, "4+b@d", "x"],
         ["a.png", "s3", "fear", "", "", "", "", ""],
     ]
     write_csv(tmp_path / "m.csv", rows)
@@ -105,6 +105,7 @@ def test_csv_rows_with_problems(tmp_path):
     assert by["s1"].label == "happiness" and by["s1"].meta["extra"] == 7
     assert by["s2"].kind == "frames" and (by["s2"].apex, by["s2"].apex_rule) == (3, "midpoint")
     assert by["s2"].label == "pain"  # not an emotion: kept as written
+    assert by["s2"].au_string == "4" and by["s2"].meta["aus_unreadable"] == ["b@d"]
     assert len(ds) == 3
     with pytest.raises(DatasetError, match=r"missing column\(s\) \['subject'\]"):
         write_csv(tmp_path / "bad.csv", [["path", "label"], ["a.png", "x"]])

@@ -9,9 +9,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from layout_fixtures import make_casme2, make_dfme, write_csv
+from layout_fixtures import make_casme2, make_dfme, make_dfme_legacy, write_csv
 
-from facscope.data import DFMEMapping, load_dataset
+from facscope.data import QUIET_KINDS, DFMEMapping, load_dataset
 from facscope.errors import (
     AnnotationError,
     ConfigError,
@@ -40,7 +40,8 @@ def test_counts_problems_and_one_warning_per_kind(layouts, name):
     counts = {c: n for c, n in ds.summary()["classes"].items() if n}
     assert counts == expected["classes"]
     assert dict(Counter(p.kind for p in ds.problems)) == expected["problems"]
-    assert len(caught) == len(expected["problems"])  # one summary warning per kind
+    # one summary warning per kind; normal FACS notation is counted, never warned about
+    assert len(caught) == len(set(expected["problems"]) - QUIET_KINDS)
     assert all(str(w.filename) == __file__ for w in caught)  # attributed to the caller
     assert all(s.onset <= s.apex <= s.offset for s in ds)
     assert len({s.sample_id for s in ds}) == len(ds)
@@ -133,8 +134,9 @@ def test_samm_layout(layouts):
     assert (s.onset, s.apex, s.offset) == (5562, 5588, 5605)
     assert s.meta["objective_classes"] == 4 and s.meta["type"] == "Micro - 1/2"
     assert {x.subject for x in ds} == {"006", "007"}  # "007" and 7 are one subject
-    unparsable = next(x for x in ds if x.sample_id == "007/007_3_1")
-    assert unparsable.aus == () and unparsable.meta["aus_raw"] == "12+smile"
+    mixed = next(x for x in ds if x.sample_id == "007/007_3_1")  # "12+smile+1x"
+    assert mixed.au_string == "12" and mixed.meta["aus_text"] == ["smile"]
+    assert mixed.meta["aus_unreadable"] == ["1x"] and mixed.meta["aus_raw"] == "12+smile+1x"
 
 
 def test_casme3_repeated_file_names(layouts):
@@ -168,23 +170,42 @@ def test_smic_variants(layouts):
         load_dataset("smic", root, variant="ir")
 
 
-def test_dfme_defaults(layouts):
-    root, _ = layouts["dfme"]
-    ds, _ = load("dfme", root)
+def test_dfme_release_defaults(layouts):
+    root, expected = layouts["dfme"]
+    ds, _ = load("dfme", root)  # no mapping: the three workbooks
     by = {s.sample_id: s for s in ds}
-    assert by["001/clip_b"].label == "happiness"  # id 4, alphabetical order
-    assert by["002/clip_a"].fps == 300.0 and by["002/clip_a"].meta["part"] == "B"
-    assert by["001/clip_a"].fps == 500.0
-    assert by["003/clip_d"].apex_rule == "midpoint"
-    assert ds.classes == (
-        "anger",
-        "contempt",
-        "disgust",
-        "fear",
-        "happiness",
-        "sadness",
-        "surprise",
-    )
+    assert Counter(s.meta["split"] for s in ds) == expected["splits"]
+    assert by["sub0001/sub0001_02"].label == "happiness"
+    assert by["sub0002/sub0002_01"].label == "surprise"  # from EmotionId 6 (no name)
+    assert by["sub0002/sub0002_01"].fps == 300.0 and by["sub0002/sub0002_01"].meta["part"] == "B"
+    assert by["sub0001/sub0001_01"].fps == 500.0 and by["sub0004/sub0004_01"].fps == 500.0
+    assert by["sub0003/sub0003_02"].apex_rule == "midpoint"
+    assert by["sub0003/sub0003_02"].au_string == "9+AD38"
+    assert by["sub0003/sub0003_02"].meta["aus_text"] == ["soft focus"]
+    assert by["sub0004/sub0004_01"].au_string == "L12+L14"  # the unreadable 12x left out
+    assert by["sub0004/sub0004_01"].meta["aus_unreadable"] == ["12x"]
+    assert by["sub0001/sub0001_01"].frames_dir == root / "frames" / "sub0001" / "sub0001_01"
+    assert sorted(ds.subjects()) == ["sub0001", "sub0002", "sub0003", "sub0004"]
+    assert ds.classes == ("anger", "contempt", "disgust", "fear", "happiness", "sadness",
+                          "surprise")  # fmt: skip
+    assert len(ds.options["annotations"]) == 3
+
+
+def test_dfme_legacy_layout(tmp_path):
+    expected = make_dfme_legacy(tmp_path)
+    for mapping in ("legacy", None):  # None: the older file is found when no workbook is
+        ds, _ = load("dfme", tmp_path, mapping=mapping)
+        assert len(ds) == expected["samples"] and len(ds.subjects()) == expected["subjects"]
+        assert dict(Counter(p.kind for p in ds.problems)) == expected["problems"]
+        by = {s.sample_id: s for s in ds}
+        assert by["001/clip_b"].label == "happiness"  # id 4, alphabetical order
+        assert by["002/clip_a"].fps == 300.0 and by["002/clip_a"].meta["part"] == "B"
+        assert "split" not in by["001/clip_a"].meta
+
+
+def test_dfme_without_labels_is_one_clear_error(tmp_path):
+    with pytest.raises(DatasetError, match=r"no DFME label workbook \(\*_full_with_AU.xlsx\)"):
+        load_dataset("dfme", tmp_path)
 
 
 @pytest.mark.parametrize("fmt", ["yaml", "json", "dict"])
@@ -240,8 +261,8 @@ def test_dfme_mapping_errors(tmp_path):
     with pytest.raises(ConfigError, match="frames template"):
         DFMEMapping(frames="frames/{participant}")
     make_dfme(tmp_path)
-    with pytest.raises(DatasetError, match=r"missing column\(s\)"):
-        load_dataset("dfme", tmp_path, mapping={"columns": {"emotion": "Feeling"}})
+    with pytest.raises(DatasetError, match=r"no header row with columns \['Participant'"):
+        load_dataset("dfme", tmp_path, mapping={"columns": {"subject": "Participant"}})
 
 
 def test_megc2019_composite(layouts):

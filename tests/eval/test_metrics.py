@@ -209,3 +209,26 @@ def test_bootstrap_resamples_subjects():
     assert wide["acc"].high - wide["acc"].low > 2 * (narrow["acc"].high - narrow["acc"].low)
     with pytest.raises(ConfigError, match="metrics must be among"):
         bootstrap_ci(t, p, groups, labels=[0, 1, 2], metrics=("f1",))
+
+
+def test_au_f1_alternatives_count_as_either_and_only_action_units_count():
+    from facscope.facs import parse_aus
+
+    aus = (6, 12, 14, 31)
+    truth = ["12 or 14", "12 or 14", "6+ref(12)+AD31", "(R6 or R12)+R15"]
+    pred = [{14}, set(), {6}, {6, 12}]
+    s = au_f1_scores(truth, pred, aus=aus)
+    # row 0: 14 predicted → the group is 14 (TP 14); row 1: none → 12 (FN 12);
+    # row 2: ref(12) and AD31 are not scored; row 3: 6 chosen (TP 6), 12 is then a FP
+    assert s.f1[14] == 1.0 and s.support[14] == 1
+    assert s.f1[12] == 0.0 and s.support[12] == 1
+    assert s.f1[6] == 1.0 and s.support[6] == 2
+    assert s.f1[31] == 0.0 and s.support[31] == 0
+    same = au_f1_scores([parse_aus(t) for t in truth], pred, aus=aus)
+    assert same == s  # Sample.aus records read the same way as strings
+
+
+def test_au_f1_plain_sets_unchanged_by_the_rule():
+    truth, pred = [{1, 12}, {4}, {12, 53}], [{1}, {4, 12}, {12}]
+    s = au_f1_scores(truth, pred, aus=(1, 4, 12, 53))
+    assert s.f1 == {1: 1.0, 4: 1.0, 12: 0.5, 53: 0.0}  # numbers taken as given

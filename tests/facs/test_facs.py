@@ -152,7 +152,7 @@ PARSE_TABLE = [
     ("L14A", (AU(14, side="L", intensity="A"),)),
     ("12e", (AU(12, intensity="E"),)),
     ("U4", (AU(4, side="U"),)),
-    ("B12", (AU(12),)),
+    ("B12", (AU(12, side="B"),)),  # B = bottom (FACS), no longer read as "bilateral"
     ("r12+l14", (AU(12, side="R"), AU(14, side="L"))),
     ("AU12", (AU(12),)),
     ("au12", (AU(12),)),
@@ -193,7 +193,7 @@ def test_parse_aus(text: object, expected: tuple[AU, ...]) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["hello", "12x+", "L", "1+2+xyz", "0", "100", "12.5", "12 or", "12 or hello", "1+/", "AUx"],
+    ["hello", "12x+", "L", "1+2+xyz", "0", "100", "12 or", "12 or hello", "1+/", "AUx", "M12"],
 )
 def test_parse_aus_rejects_garbage(text: str) -> None:
     with pytest.raises(AUParseError) as info:
@@ -212,7 +212,7 @@ def test_parse_error_names_token_and_expected_forms() -> None:
         parse_aus("hello")
 
 
-@pytest.mark.parametrize("value", [True, [1, 2], 12.5, 0, 100, -3])
+@pytest.mark.parametrize("value", [True, [1, 2], 12.125, 0, 100, -3])
 def test_parse_aus_rejects_bad_values(value: object) -> None:
     with pytest.raises(AUParseError):
         parse_aus(value)  # type: ignore[arg-type]
@@ -425,6 +425,7 @@ def test_dataset_labels_keys() -> None:
         "smic",
         "casme3",
         "dfme",
+        "ckplus",
         "rafdb",
         "ferplus",
         "affectnet",
@@ -609,3 +610,10 @@ def test_me_aus_has_one_home_in_facs():
 
     assert ME_AUS == (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17)
     assert metrics.ME_AUS is ME_AUS and mevqa.ME_AUS is ME_AUS
+
+
+def test_ckplus_codes() -> None:
+    names = [dataset_label("ckplus", i) for i in range(8)]
+    assert names == ["neutral", "anger", "contempt", "disgust", "fear", "happiness", "sadness",
+                     "surprise"]  # fmt: skip
+    assert dataset_label("CK+", 3.0) == "disgust"

@@ -23,8 +23,14 @@ def test_synth_dataset_command(tmp_path):
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     assert "2 clips" in res.output and "2 written" in res.output
-    lines = (out / "DFME_labels.csv").read_text().splitlines()
-    assert len(lines) == 3 and lines[1].startswith("001,001_01,C,200,")
+    from facscope.data.tables import read_xlsx
+
+    table = read_xlsx(out / "DFME_train_full_with_AU.xlsx", header=["Subject"])
+    assert [(r.get("Subject"), r.get("Filename"), r.get("Fps")) for r in table] == [
+        ("sub0001", "sub0001_01", 200),
+        ("sub0002", "sub0002_01", 200),
+    ]
+    assert (out / "DFME_testA_full_with_AU.xlsx").is_file()
     truth = json.loads((out / "truth.json").read_text())
     assert truth["config"]["amplitude"] == 1.5
     assert all(0.9 * 1.5 * 0.75 <= s["amplitude"] <= 1.5 * 1.25 for s in truth["samples"])

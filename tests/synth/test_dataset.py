@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import json
+import re
 from pathlib import Path
 
 import cv2
@@ -22,8 +22,10 @@ CASME2_COLUMNS = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame
 SAMM_COLUMNS = ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame",
                 "Offset Frame", "Duration", "Type", "Action Units", "Notes", "Estimated Emotion",
                 "Objective Classes"]  # fmt: skip
-DFME_COLUMNS = ["Subject", "Filename", "Part", "FPS", "OnsetFrame", "ApexFrame", "OffsetFrame",
-                "Action Units", "Emotion"]  # fmt: skip
+DFME_COLUMNS = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Emotion",
+                "EmotionId", "Fps", "AU"]  # fmt: skip
+DFME_BOOKS = ["DFME_train_full_with_AU.xlsx", "DFME_testA_full_with_AU.xlsx",
+              "DFME_testB_full_with_AU.xlsx"]  # fmt: skip
 
 
 def _sheet(path: Path) -> list[tuple]:
@@ -37,9 +39,9 @@ def _sheet(path: Path) -> list[tuple]:
 
 def _table(root: Path, layout: str) -> list[dict]:
     """Annotation rows as dicts, read the way the release is laid out."""
-    if layout == "dfme":
-        with open(root / "DFME_labels.csv", newline="", encoding="utf-8") as fh:
-            return list(csv.DictReader(fh))
+    if layout == "dfme":  # three workbooks, header on row 1 (a split may hold no sample)
+        books = [_sheet(root / name) for name in DFME_BOOKS]
+        return [dict(zip(b[0], r)) for b in books for r in b[1:]]
     name = "CASME2-coding-20140508.xlsx" if layout == "casme2" else "SAMM_Micro_FACS_Codes_v2.xlsx"
     rows = _sheet(root / name)
     header_at = 0 if layout == "casme2" else 12
@@ -72,7 +74,7 @@ def test_layout_files_match_the_documented_release(tmp_path, layout):
         assert list(rows[12]) == SAMM_COLUMNS  # header on sheet row 13
         assert rows[0][0] and all(r[0] != "Subject" for r in rows[:12])  # a preamble above it
     else:
-        assert list(_table(tmp_path, layout)[0]) == DFME_COLUMNS
+        assert all(list(_sheet(tmp_path / b)[0]) == DFME_COLUMNS for b in DFME_BOOKS)
     table = _table(tmp_path, layout)
     assert len(table) == 3 * 2
     truth = json.loads(res.truth.read_text())
@@ -83,8 +85,13 @@ def test_layout_files_match_the_documented_release(tmp_path, layout):
         if layout == "casme2":
             assert isinstance(subject, int)
             folder = tmp_path / frames_root / f"sub{subject:02d}" / row["Filename"]
-        else:
+        elif layout == "samm":
             assert isinstance(subject, str) and len(subject) == 3 and subject.isdigit()
+            folder = tmp_path / frames_root / subject / row["Filename"]
+        else:  # DFME: sub0001, sub0001_01
+            assert re.fullmatch(r"sub\d{4}", subject) and row["Filename"].startswith(subject)
+            assert DATASET_LABELS["dfme"][row["EmotionId"]] == row["Emotion"]
+            assert row["Fps"] in (500, 300, 200)
             folder = tmp_path / frames_root / subject / row["Filename"]
         frames = list_frames(folder)
         numbers = [frame_number(p) for p in frames]
@@ -96,7 +103,8 @@ def test_layout_files_match_the_documented_release(tmp_path, layout):
         assert rec["n_frames"] == len(frames)
         assert row[emo_k] in DATASET_LABELS[layout]
         assert dataset_label(layout, row[emo_k]) == rec["emotion"] or rec["emotion"] == "others"
-        assert au_numbers(parse_aus(row["Action Units"])) == set(rec["au_numbers"])
+        aus = row["AU" if layout == "dfme" else "Action Units"]
+        assert au_numbers(parse_aus(aus)) == set(rec["au_numbers"])
         img = cv2.imread(str(frames[0]), cv2.IMREAD_UNCHANGED)
         assert img.shape[:2] == (96, 128)
         if layout == "casme2":
@@ -106,8 +114,8 @@ def test_layout_files_match_the_documented_release(tmp_path, layout):
             assert row["Duration"] == offset - onset + 1
         else:
             assert frames[0].name == f"{onset}.jpg"
-            assert int(row["FPS"]) == {"A": 500, "B": 300, "C": 200}[row["Part"]]
-            assert rec["fps"] == float(row["FPS"])
+            assert int(row["Fps"]) == {"A": 500, "B": 300, "C": 200}[rec["part"]]
+            assert rec["fps"] == float(row["Fps"])
             assert (apex - onset) / rec["fps"] == pytest.approx(rec["rise"], abs=1 / rec["fps"])
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -88,16 +89,16 @@ def _wrap(items: list[str], width: int = 96) -> list[str]:
 
 
 def _print_problems(problems: list[Any], limit: int) -> None:
-    from collections import Counter
-
     from facscope.data import PROBLEM_KINDS
 
     counts = Counter(p.kind for p in problems)
     click.echo(f"problems: {len(problems) or 'none'}")
-    for kind, n in counts.items():
+    for kind, n in counts.items():  # every kind, with up to ``limit`` examples each
         click.echo(f"  {kind}: {n} — {PROBLEM_KINDS[kind]}")
         for p in [p for p in problems if p.kind == kind][:limit]:
             click.echo(f"    {p}")
+        if n > limit:
+            click.echo(f"    … and {n - limit} more")
 
 
 @data.command("inspect")
@@ -116,10 +117,15 @@ def inspect_cmd(
     examples: int,
 ) -> None:
     """Counts per class and subject, frame rates, durations, annotation problems."""
+    from facscope.data.au import code_counts
+
     ds = _load(name, root, options, strict)
     summary = ds.summary()
+    codes = code_counts(ds)
     if as_json:
-        echo_json(summary | {"problem_list": [p.to_dict() for p in ds.problems]})
+        echo_json(
+            summary | {"facs_codes": codes, "problem_list": [p.to_dict() for p in ds.problems]}
+        )
         return
     click.echo(
         f"{ds.name}: {summary['samples']} samples, {summary['subjects']} subjects "
@@ -146,6 +152,13 @@ def inspect_cmd(
             f"max {max(vals)}"
         )
         for line in _wrap([f"{k} {v}" for k, v in per.items()]):
+            click.echo(line)
+    splits = Counter(str(s.meta["split"]) for s in ds if s.meta.get("split") is not None)
+    if splits:
+        click.echo("splits: " + ", ".join(f"{k} {v}" for k, v in sorted(splits.items())))
+    if codes:
+        click.echo("FACS codes (normal notation, counted):")
+        for line in _wrap([f"{k} {v}" for k, v in codes.items()]):
             click.echo(line)
     _print_problems(ds.problems, examples)
 

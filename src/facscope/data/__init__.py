@@ -12,13 +12,13 @@ adapter; spreadsheet readers (openpyxl) load only when a sheet is read.
 
 from __future__ import annotations
 
-from facscope.data import au, composite, dfme, fer, generic, me, smic  # noqa: F401  (register)
+from facscope.data import au, ckplus, composite, dfme, fer, generic, me, smic  # noqa: F401
 from facscope.data.au import au_matrix
 from facscope.data.check import check_dataset, check_sample
 from facscope.data.dataset import DATASETS, TARGETS, Dataset, concat, list_datasets, load_dataset
 from facscope.data.dfme import DFMEMapping
 from facscope.data.generic import MANIFEST_COLUMNS, write_manifest
-from facscope.data.problems import FILE_KINDS, PROBLEM_KINDS, Problem
+from facscope.data.problems import FILE_KINDS, PROBLEM_KINDS, QUIET_KINDS, Problem
 from facscope.data.sample import APEX_RULES, KINDS, Sample
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "KINDS",
     "MANIFEST_COLUMNS",
     "PROBLEM_KINDS",
+    "QUIET_KINDS",
     "TARGETS",
     "DFMEMapping",
     "Dataset",

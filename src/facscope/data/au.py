@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from facscope.data.tables import cell_int, read_csv
 from facscope.errors import ConfigError, DatasetError
 from facscope.facs import AU, INTENSITIES
 
-__all__ = ["BP4D_CODED_AUS", "DISFA_CODED_AUS", "au_matrix", "bp4d", "disfa"]
+__all__ = ["BP4D_CODED_AUS", "DISFA_CODED_AUS", "au_matrix", "bp4d", "code_counts", "disfa"]
 
 #: AUs with intensity files in DISFA.
 DISFA_CODED_AUS = (1, 2, 4, 5, 6, 9, 12, 15, 17, 20, 25, 26)
@@ -49,6 +50,24 @@ def au_matrix(samples: Iterable[Sample], aus: Sequence[int]) -> np.ndarray:
             values = [occ.get(a, occ.get(str(a))) for a in aus]  # str keys after a CSV trip
             rows.append([-1 if v is None else int(v) for v in values])
     return np.array(rows, dtype=np.int8).reshape(-1, len(aus))
+
+
+def code_counts(samples: Iterable[Sample]) -> dict[str, int]:
+    """How the samples' FACS codes are written: codes by kind, the marks on them (side,
+    intensity, ``ref``, ``(?)``, alternatives, M-codes), free text and unreadable tokens."""
+    counts: Counter[str] = Counter()
+    for s in samples:
+        for a in s.aus:
+            counts[f"kind {a.kind}"] += 1
+            marks = {
+                "side": a.side, "intensity": a.intensity, "intensity range": a.intensity_to,
+                "ref()": a.referenced, "(?)": a.uncertain, "alternatives": a.alternatives,
+                "M-code": a.movement,
+            }  # fmt: skip
+            counts.update(k for k, v in marks.items() if v)
+        counts["free text"] += len(s.meta.get("aus_text", ()))
+        counts["unreadable"] += len(s.meta.get("aus_unreadable", ()))
+    return {k: n for k, n in sorted(counts.items()) if n}
 
 
 _DISFA_FILE = re.compile(r"_au(\d+)\.txt$", re.IGNORECASE)

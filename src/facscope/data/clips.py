@@ -9,8 +9,8 @@ quirk is handled the same way everywhere. The order of the checks:
    (``frame-gap``);
 3. the apex: ``/`` or blank (``apex-missing``) or outside [onset, offset] (``apex-outside``)
    falls back to the apex rule;
-4. AUs parsed with :func:`facscope.facs.parse_aus` (``au-notation``, ``au-doubtful``,
-   ``au-unparsable``).
+4. AUs read with :func:`facscope.facs.parse_codes` (``au-notation``, counted without a
+   warning; ``au-doubtful``; ``au-unparsable`` for a token that is no FACS form, the rest kept).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from facscope.data.problems import ProblemLog
 from facscope.data.sample import TARGETS, Sample
 from facscope.data.tables import cell_int, cell_text
 from facscope.errors import AUParseError, ConfigError, InputFileError
-from facscope.facs import AU, dataset_label, parse_aus
+from facscope.facs import AU, dataset_label, parse_codes
 from facscope.io import frame_gaps, frame_number, list_frames
 from facscope.registry import Registry
 
@@ -173,33 +173,40 @@ def resolve_label(
 def parse_au_cell(
     raw: Any, log: ProblemLog, *, sample_id: str, row: int | None
 ) -> tuple[tuple[AU, ...], dict[str, Any]]:
-    """Parse an AU cell; returns the AUs and meta to add (``aus_raw`` when unparsable)."""
+    """Parse an AU cell with :func:`facscope.facs.parse_codes`; returns the codes and meta to add.
+
+    No readable code is ever dropped. Free text goes to ``meta["aus_text"]``; unreadable tokens
+    to ``meta["aus_unreadable"]`` (with the cell in ``meta["aus_raw"]``) and an
+    ``au-unparsable`` problem; ``(?)``, alternatives, decimal slips and an uncoded ``?`` cell
+    are ``au-doubtful``; side, intensity and prefix marks are counted as ``au-notation``
+    (normal FACS: no warning).
+    """
     if isinstance(raw, str):
         raw = raw.strip()
     try:
-        aus = parse_aus(raw)
-    except AUParseError as exc:
+        cell = parse_codes(raw)
+    except AUParseError as exc:  # not text or a number at all
         log.add("au-unparsable", str(exc), action="fixed", sample_id=sample_id, row=row)
         return (), {"aus_raw": str(raw)}
-    doubtful = [str(a) for a in aus if a.doubtful]
+
+    def add(kind: str, what: str, action: str) -> None:
+        log.add(kind, f"AUs {raw!r}: {what}", action=action, sample_id=sample_id, row=row)
+
+    meta: dict[str, Any] = {}
+    if cell.unreadable:
+        add("au-unparsable", f"unreadable {list(cell.unreadable)}, the rest kept", "fixed")
+        meta |= {"aus_raw": cell.raw, "aus_unreadable": list(cell.unreadable)}
+    if cell.descriptors:
+        meta["aus_text"] = list(cell.descriptors)
+    doubtful = [str(a) for a in cell.codes if a.doubtful]
+    doubtful += [f"{s!r} read as {s.replace('.', '+')}" for s in cell.slips]
+    doubtful += ["'?': not coded"] if cell.uncoded else []
     if doubtful:
-        log.add(
-            "au-doubtful",
-            f"AUs {raw!r}: doubtful {doubtful}",
-            action="kept",
-            sample_id=sample_id,
-            row=row,
-        )
-    notation = [str(a) for a in aus if a.side or a.intensity]
+        add("au-doubtful", f"doubtful {doubtful}", "kept")
+    notation = [str(a) for a in cell.codes if a.marked] + [repr(d) for d in cell.descriptors]
     if notation:
-        log.add(
-            "au-notation",
-            f"AUs {raw!r}: coded with side/intensity {notation}",
-            action="kept",
-            sample_id=sample_id,
-            row=row,
-        )
-    return aus, {}
+        add("au-notation", f"FACS marks {notation}", "kept")
+    return cell.codes, meta
 
 
 def _nearest(numbers: list[int], value: int, lo: int, hi: int) -> int:

@@ -1,21 +1,27 @@
-"""DFME (parts A/B/C at 500/300/200 fps): a column mapping over an annotation table.
+"""DFME (500/300/200 fps): the release's label workbooks, read through a column mapping.
 
-DFME's release layout is not publicly documented, so the adapter reads it through a
-:class:`DFMEMapping` (a small YAML or JSON file, or a dict) whose defaults follow
-docs/layouts.md::
+The release (docs/layouts.md) holds three Excel workbooks named ``*_full_with_AU.xlsx``
+(training, test A, test B; the split goes to ``meta["split"]``) with the columns ``Subject``
+(``sub0003``), ``Filename`` (``sub0003_01``), ``OnsetFrame``, ``ApexFrame``, ``OffsetFrame``,
+``Emotion`` (names), ``EmotionId`` (0-6), ``Fps`` (per sample) and ``AU``. Headers match
+case-insensitively. Frames are read from ``frames/{subject}/{filename}/{N}.jpg`` by default.
 
-    ROOT/DFME_labels.csv                       (or .xlsx)
-    ROOT/frames/{subject}/{filename}/{N}.jpg   raw frames, not cropped or aligned
+A :class:`DFMEMapping` (a small YAML or JSON file, or a dict) overrides the file, the frame
+folder template and any column name; ``mapping="legacy"`` is the older single-table layout
+(``DFME_labels.csv`` with ``FPS``, ``Action Units`` and ``Part``), also used when the root holds
+that file and no release workbook.
 
-Emotion labels are names or ids 0..6 in alphabetical order (anger 0, contempt 1, disgust 2,
-fear 3, happiness 4, sadness 5, surprise 6). Each sample's frame rate is the ``FPS`` column,
-else its part's rate (``part_fps``), else None.
+Emotion labels are names, else ids 0..6 in alphabetical order (anger 0, contempt 1, disgust 2,
+fear 3, happiness 4, sadness 5, surprise 6). Each sample's frame rate is its ``Fps`` cell, else
+its part's rate (``part_fps``), else None; the part is the ``Part`` cell, else the part whose
+rate the sample has.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -24,17 +30,22 @@ from typing import Any
 from facscope.data.clips import ClipOptions, ClipSpec, clip_adapter, resolve_label
 from facscope.data.common import build_clips, check_root, finish, subject_id
 from facscope.data.dataset import DATASETS, Dataset
-from facscope.data.layouts import DFME_PART_FPS, SHEETS
+from facscope.data.layouts import DFME_FIELDS, DFME_PART_FPS, SHEETS
 from facscope.data.problems import ProblemLog
-from facscope.data.tables import Table, cell_text, read_table
-from facscope.errors import ConfigError
+from facscope.data.tables import Table, cell_text, header_key, read_table
+from facscope.errors import ConfigError, DatasetError
 from facscope.facs import ME7
 
-__all__ = ["DEFAULT_COLUMNS", "DFMEMapping", "dfme"]
+__all__ = ["DEFAULT_COLUMNS", "LEGACY_MAPPING", "DFMEMapping", "dfme", "split_of"]
 
-#: field → column name of the default mapping (the columns of docs/layouts.md).
-DEFAULT_COLUMNS: dict[str, str | None] = dict(SHEETS["dfme"].fields)
-_REQUIRED = ("subject", "filename", "onset", "emotion")
+#: field → column name of the default mapping (the release's columns, docs/layouts.md).
+DEFAULT_COLUMNS: dict[str, str | None] = {k: SHEETS["dfme"].fields.get(k) for k in DFME_FIELDS}
+#: The older single-table layout (``mapping="legacy"``).
+LEGACY_MAPPING: Mapping[str, Any] = {
+    "annotations": SHEETS["dfme.labels"].file,
+    "columns": {k: SHEETS["dfme.labels"].fields.get(k) for k in DFME_FIELDS},
+}
+_REQUIRED = ("subject", "filename", "onset")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,15 +53,17 @@ class DFMEMapping:
     """Where DFME's annotations and frames are, and what its columns are called.
 
     Attributes:
-        annotations: annotation file, relative to the root (CSV or XLSX).
+        annotations: annotation file, relative to the root (CSV or XLSX); None (default): every
+            release workbook ``*_full_with_AU.xlsx`` in the root or one folder below.
         frames: frame folder template relative to the root; ``{subject}``, ``{filename}`` and
             ``{part}`` are filled from the row.
         columns: field → column name (``None`` = the table has no such column). Fields:
-            subject, filename, part, fps, onset, apex, offset, aus, emotion.
+            subject, filename, part, fps, onset, apex, offset, aus, emotion, emotion_id
+            (an emotion or an emotion id column is required).
         part_fps: frame rate of each part, used when there is no fps column or it is blank.
     """
 
-    annotations: str = SHEETS["dfme"].file
+    annotations: str | None = None
     frames: str = "frames/{subject}/{filename}"
     columns: Mapping[str, str | None] = field(default_factory=lambda: dict(DEFAULT_COLUMNS))
     part_fps: Mapping[str, float] = field(default_factory=lambda: dict(DFME_PART_FPS))
@@ -64,6 +77,8 @@ class DFMEMapping:
             )
         merged = dict(DEFAULT_COLUMNS) | dict(self.columns)
         missing = [k for k in _REQUIRED if not merged.get(k)]
+        if not (merged.get("emotion") or merged.get("emotion_id")):
+            missing.append("emotion")
         if missing:
             raise ConfigError(
                 f"DFME mapping: column(s) {missing} are required; map them to the "
@@ -123,7 +138,48 @@ def _mapping(
         return mapping
     if isinstance(mapping, Mapping):
         return DFMEMapping.from_dict(mapping)
+    if str(mapping) == "legacy":
+        return DFMEMapping.from_dict(LEGACY_MAPPING)
     return DFMEMapping.from_file(mapping)
+
+
+_ORDER = {"train": 0, "test_a": 1, "test_b": 2}
+_SPLIT = (("testa", "test_a"), ("testb", "test_b"), ("train", "train"), ("test", "test"))
+
+
+def split_of(path: Path) -> str:
+    """The split a release workbook holds, from its name (``…train…`` → ``train``, ``…testA…`` →
+    ``test_a``, ``…testB…`` → ``test_b``); else the name before ``_full_with_AU``."""
+    stem = re.sub(r"(?i)_?full_with_au$", "", path.stem)
+    key = header_key(stem)
+    return next((name for k, name in _SPLIT if k in key), stem or path.stem)
+
+
+def _workbooks(base: Path, m: DFMEMapping) -> tuple[DFMEMapping, list[Path]]:
+    """The annotation files to read (the release's workbooks, or the mapping's one file)."""
+    if m.annotations is not None:
+        return m, [base / m.annotations]
+    found = sorted(
+        {p for p in (*base.iterdir(), *base.glob("*/*")) if _is_workbook(p)},
+        key=lambda p: (
+            [t for k, t in enumerate(("train", "test_a", "test_b")) if split_of(p) == t]
+            or [split_of(p)]
+        ),
+    )
+    if found:
+        return m, found
+    legacy = DFMEMapping.from_dict(LEGACY_MAPPING | {"frames": m.frames, "part_fps": m.part_fps})
+    if (base / str(legacy.annotations)).is_file():
+        return legacy, [base / str(legacy.annotations)]
+    raise DatasetError(
+        f"{base}: no DFME label workbook (*_full_with_AU.xlsx) here or one folder below, and no "
+        f"{legacy.annotations}; pass the DFME root, or mapping=FILE naming the annotation file"
+    )
+
+
+def _is_workbook(p: Path) -> bool:
+    name = p.name.lower()
+    return p.is_file() and name.endswith("_full_with_au.xlsx") and not name.startswith(("~$", "."))
 
 
 def _fps(m: DFMEMapping, part: str | None, fps_cell: str | None) -> float | None:
@@ -135,7 +191,20 @@ def _fps(m: DFMEMapping, part: str | None, fps_cell: str | None) -> float | None
     return None if fps is not None and fps <= 0 else fps
 
 
-def _specs(m: DFMEMapping, table: Table, log: ProblemLog, base: Path) -> list[ClipSpec]:
+_PART_OF_FPS = {v: k for k, v in DFME_PART_FPS.items()}
+
+
+def _label(col: Mapping[str, str | None], r: Any) -> Any:
+    """The row's emotion name, else its emotion id."""
+    name = r.get(col["emotion"]) if col["emotion"] else None
+    if cell_text(name) is None and col["emotion_id"]:
+        return r.get(col["emotion_id"])
+    return name
+
+
+def _specs(
+    m: DFMEMapping, table: Table, log: ProblemLog, base: Path, split: str | None
+) -> list[ClipSpec]:
     col = m.columns
     specs = []
     for r in table:
@@ -145,11 +214,14 @@ def _specs(m: DFMEMapping, table: Table, log: ProblemLog, base: Path) -> list[Cl
             log.add("bad-row", "no subject or file name", action="skipped", row=r.number)
             continue
         sid = f"{subj}/{fname}"
-        ok, label = resolve_label("dfme", r.get(col["emotion"]), log, sample_id=sid, row=r.number)
+        emotion = _label(col, r)
+        ok, label = resolve_label("dfme", emotion, log, sample_id=sid, row=r.number)
         if not ok:
             continue
         part = cell_text(r.get(col["part"])) if col["part"] else None
         fps = _fps(m, part, cell_text(r.get(col["fps"])) if col["fps"] else None)
+        part = part.upper() if part else _PART_OF_FPS.get(fps or 0.0)
+        meta = ({"part": part} if part else {}) | ({"split": split} if split else {})
         specs.append(
             ClipSpec(
                 dataset="dfme",
@@ -161,9 +233,9 @@ def _specs(m: DFMEMapping, table: Table, log: ProblemLog, base: Path) -> list[Cl
                 apex=r.get(col["apex"]) if col["apex"] else None,
                 offset=r.get(col["offset"]) if col["offset"] else None,
                 aus=r.get(col["aus"]) if col["aus"] else None,
-                emotion=r.get(col["emotion"]),
+                emotion=emotion,
                 label=label,
-                meta={"part": part.upper()} if part else {},
+                meta=meta,
                 row=r.number,
                 has_apex=bool(col["apex"]),
             )
@@ -179,17 +251,22 @@ def dfme(
     *,
     mapping: DFMEMapping | Mapping[str, Any] | str | os.PathLike[str] | None = None,
 ) -> Dataset:
-    """DFME (500/300/200 fps): an annotation table + raw frames, read through a column mapping.
+    """DFME (500/300/200 fps): the release's *_full_with_AU.xlsx workbooks (training, test A,
+    test B → ``meta["split"]``) + raw frames, read through a column mapping.
 
-    ``mapping=`` is a YAML/JSON file, a dict or a :class:`DFMEMapping`; the defaults follow
-    docs/layouts.md.
+    ``mapping=`` is a YAML/JSON file, a dict, a :class:`DFMEMapping` or ``"legacy"`` (the
+    older DFME_labels.csv layout); the defaults follow docs/layouts.md.
     """
     opts = options or ClipOptions()
-    m = _mapping(mapping)
     base = check_root(root, "dfme")
+    m, files = _workbooks(base, _mapping(mapping))
     log = ProblemLog("dfme", strict=opts.strict)
-    table = read_table(base / m.annotations, header=[m.columns[k] for k in _REQUIRED])
-    samples = build_clips(_specs(m, table, log, base), log, opts)
+    header = [m.columns[k] for k in _REQUIRED]
+    specs = []
+    for path in files:
+        split = split_of(path) if len(files) > 1 or _is_workbook(path) else None
+        specs += _specs(m, read_table(path, header=header), log, base, split)
+    samples = build_clips(specs, log, opts)
     return finish(
         "dfme",
         base,
@@ -198,7 +275,7 @@ def dfme(
         classes=ME7,
         target=opts.target,
         options={
-            "annotations": str(base / m.annotations),
+            "annotations": [str(p) for p in files],
             "frames": m.frames,
             "scan": opts.scan,
             "apex": opts.apex,

@@ -17,10 +17,18 @@ from typing import Any
 from facscope.errors import ConfigError
 from facscope.facs import DATASET_LABELS
 
-__all__ = ["DFME_PART_FPS", "SHEETS", "SheetLayout", "get_sheet"]
+__all__ = ["DFME_PART_FPS", "DFME_SPLIT_FILES", "SHEETS", "SheetLayout", "get_sheet"]
 
 #: Fields of a clip annotation row (what :class:`facscope.data.clips.ClipSpec` is built from).
 CLIP_FIELDS = ("subject", "filename", "part", "fps", "onset", "apex", "offset", "aus", "emotion")
+#: The fields a DFME column mapping names (``emotion_id``: the release's ``EmotionId``).
+DFME_FIELDS = (*CLIP_FIELDS, "emotion_id")
+#: DFME's release workbooks, split → file name (the adapter finds any ``*_full_with_AU.xlsx``).
+DFME_SPLIT_FILES = MappingProxyType({
+    "train": "DFME_train_full_with_AU.xlsx",
+    "test_a": "DFME_testA_full_with_AU.xlsx",
+    "test_b": "DFME_testB_full_with_AU.xlsx",
+})  # fmt: skip
 #: DFME's parts and their frame rates (the default of ``DFMEMapping.part_fps``).
 DFME_PART_FPS = MappingProxyType({"A": 500.0, "B": 300.0, "C": 200.0})
 #: The fields whose column names find the header row of a clip sheet.
@@ -95,8 +103,12 @@ _SAMM = ("Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", 
          "Objective Classes")  # fmt: skip
 _CASME3 = ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "emotion",
            "Objective class")  # fmt: skip
-_DFME = ("Subject", "Filename", "Part", "FPS", "OnsetFrame", "ApexFrame", "OffsetFrame",
-         "Action Units", "Emotion")  # fmt: skip
+_DFME = ("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Emotion", "EmotionId",
+         "Fps", "AU")  # fmt: skip
+_DFME_FIELDS = ("subject", "filename", "onset", "apex", "offset", "emotion", "emotion_id", "fps",
+                "aus")  # fmt: skip
+_DFME_LABELS = ("Subject", "Filename", "Part", "FPS", "OnsetFrame", "ApexFrame", "OffsetFrame",
+                "Action Units", "Emotion")  # fmt: skip
 _AFFECTNET = ("subDirectory_filePath", "face_x", "face_y", "face_width", "face_height",
               "facial_landmarks", "expression", "valence", "arousal")  # fmt: skip
 
@@ -119,8 +131,13 @@ SHEETS: Mapping[str, SheetLayout] = MappingProxyType({
         what="CAS(ME)³ part A label sheet", sheet="Sheet1",
     ),
     "dfme": _clip_sheet(
-        _DFME, fields=CLIP_FIELDS, dataset="dfme", file="DFME_labels.csv",
-        what="DFME annotation table",
+        _DFME, fields=_DFME_FIELDS, dataset="dfme", file=DFME_SPLIT_FILES["train"],
+        patterns=("*_full_with_AU.xlsx",), what="DFME label workbook", sheet="Sheet1",
+    ),
+    # the older single-table layout facscope assumed before the release was known
+    "dfme.labels": _clip_sheet(
+        _DFME_LABELS, fields=CLIP_FIELDS, dataset="dfme", file="DFME_labels.csv",
+        what="DFME annotation table (older layout)",
     ),
     "ferplus": SheetLayout(
         dataset="ferplus", file="fer2013new.csv", what="FERPlus vote file",

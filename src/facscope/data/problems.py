@@ -2,7 +2,8 @@
 
 Adapters never crash on a doubtful row: each problem is recorded as a :class:`Problem`, repaired
 or skipped by the rule documented in :data:`PROBLEM_KINDS`, and summarised in **one**
-:class:`~facscope.errors.FacscopeDataWarning` per kind at the end of the load. With
+:class:`~facscope.errors.FacscopeDataWarning` per kind at the end of the load (not for
+:data:`QUIET_KINDS`: normal FACS notation is only counted). With
 ``strict=True`` the first problem raises instead (:class:`~facscope.errors.DatasetError` for
 missing files, :class:`~facscope.errors.AnnotationError` for everything else).
 """
@@ -18,7 +19,7 @@ from typing import Any
 
 from facscope.errors import AnnotationError, ConfigError, DatasetError, FacscopeDataWarning
 
-__all__ = ["ACTIONS", "FILE_KINDS", "PROBLEM_KINDS", "Problem", "ProblemLog"]
+__all__ = ["ACTIONS", "FILE_KINDS", "PROBLEM_KINDS", "QUIET_KINDS", "Problem", "ProblemLog"]
 
 #: What was done about a problem.
 ACTIONS = ("fixed", "skipped", "kept")
@@ -34,12 +35,13 @@ PROBLEM_KINDS: dict[str, str] = {
     "rounded down, unless apex='max-motion')",
     "apex-outside": "apex outside [onset, offset]; replaced by the apex rule (the midpoint unless "
     "apex='max-motion')",
-    "au-notation": "AUs coded with laterality or intensity (R12, L14A); parsed into AU.side and "
-    "AU.intensity, the AU number is what AU metrics use",
-    "au-doubtful": "AUs marked '(?)' or written 'A or B'; the first code is kept, flagged "
-    "AU.uncertain / AU.alternatives",
-    "au-unparsable": "AU string cannot be parsed; AUs left empty, the raw text kept in "
-    "meta['aus_raw']",
+    "au-notation": "FACS marks: sides (L, R, U, T, B, A), intensities (A-E, 10A/B), ref(), AD and "
+    "M codes, head/eye codes, free text; parsed into the AU record (docs/facs.md), counted but "
+    "not warned about (normal FACS)",
+    "au-doubtful": "AUs marked '(?)', written 'A or B', a decimal slip ('1.7' read as 1+7) or an "
+    "uncoded '?' cell; kept, flagged AU.uncertain / AU.alternatives",
+    "au-unparsable": "a token of the AU cell is no FACS form; the readable codes kept, the "
+    "token in meta['aus_unreadable'] and the cell in meta['aus_raw']",
     "unknown-label": "emotion label not in the dataset's label set; the row is skipped",
     "duplicate-filename": "a file name repeats within a subject; every row is kept and its "
     "sample_id gets '@<onset>'",
@@ -53,6 +55,9 @@ PROBLEM_KINDS: dict[str, str] = {
     "index-outside-frames": "onset/offset outside the frames on disk; clamped to the frames "
     "present when they overlap, skipped otherwise",
 }
+
+#: Kinds that are normal notation: recorded and counted, never a warning.
+QUIET_KINDS = frozenset({"au-notation"})
 
 #: Kinds about files on disk (``facscope data check`` fails on these).
 FILE_KINDS = frozenset(
@@ -120,7 +125,7 @@ class ProblemLog:
         row: int | None = None,
     ) -> Problem:
         problem = Problem(self.dataset, kind, action, message, sample_id, row)
-        if self.strict:
+        if self.strict and kind not in QUIET_KINDS:
             cls = DatasetError if kind in ("missing-frames", "missing-file") else AnnotationError
             raise cls(
                 f"{self.dataset}: {problem}. strict=True turns this into an error; "
@@ -131,9 +136,10 @@ class ProblemLog:
 
     def warn(self) -> None:
         """Emit one FacscopeDataWarning per problem kind, naming the count, examples and rule
-        (attributed to the first caller outside facscope, i.e. the user's load call)."""
+        (attributed to the first caller outside facscope, i.e. the user's load call); the
+        :data:`QUIET_KINDS` (normal FACS notation) are counted in ``problems`` only."""
         stacklevel = _outside_level()
-        counts = Counter(p.kind for p in self.problems)
+        counts = Counter(p.kind for p in self.problems if p.kind not in QUIET_KINDS)
         for kind, n in counts.items():
             examples = [p for p in self.problems if p.kind == kind][:3]
             shown = "; ".join(str(p) for p in examples)

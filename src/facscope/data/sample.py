@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from facscope.errors import ConfigError
-from facscope.facs import AU, format_aus, megc3, parse_aus
+from facscope.facs import AU, au_numbers, format_aus, megc3, parse_aus
 
 __all__ = ["APEX_RULES", "KINDS", "TARGETS", "Sample"]
 
@@ -89,8 +89,9 @@ class Sample:
 
     @property
     def au_set(self) -> frozenset[int]:
-        """The AU numbers coded for this sample (alternatives excluded)."""
-        return frozenset(a.number for a in self.aus)
+        """The AU numbers AU metrics count (:func:`facscope.facs.au_numbers`: action units, not
+        ADs, head/eye codes or ``ref(…)``; a group of alternatives as its first code)."""
+        return au_numbers(self.aus)
 
     @property
     def is_clip(self) -> bool:

@@ -302,33 +302,66 @@ def _is_au_set(item: Any) -> bool:
     return isinstance(item, (tuple, list)) and any(hasattr(a, "number") for a in item)
 
 
-def _au_array(values: Any, aus: Sequence[int], what: str) -> np.ndarray:
-    if not isinstance(values, np.ndarray):
-        items = list(values)
-        if (
-            items
-            and all(_is_au_set(v) or (isinstance(v, (tuple, list)) and not v) for v in items)
-            and any(_is_au_set(v) for v in items)
-        ):
-            from facscope.facs import au_numbers
+_Targets = tuple[frozenset[int], tuple[tuple[int, ...], ...]]
 
-            sets = [
-                au_numbers(v)
-                if isinstance(v, str)
-                else frozenset(int(getattr(a, "number", a)) for a in v)
-                for v in items
-            ]
-            return np.array(
-                [[1.0 if a in st else 0.0 for a in aus] for st in sets], dtype=np.float64
-            ).reshape(-1, len(aus))
-        values = items
-    arr = np.asarray(values, dtype=np.float64)
+
+def _au_targets(values: Any) -> list[_Targets] | None:
+    """AU-set inputs as (AUs coded, groups of alternatives) per row; None for a matrix.
+
+    Strings and AU records follow :func:`facscope.facs.au_targets` (action units only, no
+    ``ref(…)``; ``12 or 14`` a group); plain number sets are taken as they are.
+    """
+    if isinstance(values, np.ndarray):
+        return None
+    items = list(values)
+    if not (
+        items
+        and all(_is_au_set(v) or (isinstance(v, (tuple, list)) and not v) for v in items)
+        and any(_is_au_set(v) for v in items)
+    ):
+        return None
+    from facscope.facs import au_targets
+
+    return [
+        au_targets(v)
+        if isinstance(v, str) or any(hasattr(a, "number") for a in v)
+        else (frozenset(int(a) for a in v), ())
+        for v in items
+    ]
+
+
+def _au_array(values: Any, aus: Sequence[int], what: str) -> np.ndarray:
+    """(N, A) array of ``values``; an AU-set row counts each group of alternatives as its first
+    code (the truth's groups are resolved against the prediction in :func:`au_f1_scores`)."""
+    rows = _au_targets(values)
+    if rows is not None:
+        sets = [coded | {g[0] for g in groups} for coded, groups in rows]
+        return np.array(
+            [[1.0 if a in st else 0.0 for a in aus] for st in sets], dtype=np.float64
+        ).reshape(-1, len(aus))
+    arr = np.asarray(values if isinstance(values, np.ndarray) else list(values), dtype=np.float64)
     if arr.ndim != 2 or arr.shape[1] != len(aus):
         raise ConfigError(
             f"{what} must be (N, {len(aus)}) for AUs {list(aus)}, or a list of AU "
             f"sets; got shape {arr.shape}"
         )
     return arr
+
+
+def _resolve_alternatives(
+    truth: np.ndarray, rows: list[_Targets], pred: np.ndarray, aus: Sequence[int]
+) -> np.ndarray:
+    """Each true group of alternatives counts as *either*: the first member (written order)
+    the prediction has, else its first code (docs/facs.md)."""
+    out = truth.copy()
+    column = {a: j for j, a in enumerate(aus)}
+    for i, (coded, groups) in enumerate(rows):
+        for group in groups:
+            chosen = next((a for a in group if a in column and pred[i, column[a]] > 0), group[0])
+            for a in group:
+                if a in column and a not in coded:
+                    out[i, column[a]] = 1.0 if a == chosen else 0.0
+    return out
 
 
 def au_f1_scores(
@@ -338,14 +371,24 @@ def au_f1_scores(
 
     ``y_true`` / ``y_pred`` are (N, len(aus)) arrays of 0/1 (-1 or NaN in ``y_true`` = not
     coded: that entry is left out), or sequences of AU sets (``{1, 12}``, ``"1+12"``, tuples of
-    :class:`~facscope.facs.AU` such as ``Sample.aus``); a list of number lists is read as rows. An AU that is never present nor predicted scores ``zero_division``.
+    :class:`~facscope.facs.AU` such as ``Sample.aus``); a list of number lists is read as rows.
+    An AU that is never present nor predicted scores ``zero_division``.
+
+    AU strings and records count action units only (not ADs, head/eye or other codes, not
+    ``ref(…)``; ``(?)`` counts); a true ``12 or 14`` is satisfied by a prediction of either
+    (12 when neither is predicted). See :func:`facscope.facs.au_targets`.
     """
     aus = tuple(int(a) for a in aus)
     if not aus or len(set(aus)) != len(aus):
         raise ConfigError(f"aus must be a non-empty list of distinct AU numbers; got {aus}")
+    if not isinstance(y_true, np.ndarray):
+        y_true = list(y_true)
     t, p = _au_array(y_true, aus, "y_true"), _au_array(y_pred, aus, "y_pred")
     if t.shape != p.shape:
         raise ConfigError(f"y_true and y_pred differ in shape: {t.shape} vs {p.shape}")
+    rows = _au_targets(y_true)
+    if rows is not None and any(groups for _, groups in rows):
+        t = _resolve_alternatives(t, rows, p, aus)
     known = ~(np.isnan(t) | (t < 0))
     tt, pp = (t > 0) & known, (p > 0) & known
     tp = (tt & pp).sum(0)

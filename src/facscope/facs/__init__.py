@@ -9,8 +9,11 @@ Four things live here, all pure standard-library code, one module each (plus the
 * **Direction vocabularies** (:mod:`facscope.facs.directions`): the face-terms directions of
   the catalogue and the image compass (:data:`COMPASS`, :data:`NO_MOTION`,
   :data:`NO_DIRECTION`) that region statistics, colour maps, agent rules and descriptions use.
-* **The AU-string parser** (:func:`parse_aus`, :func:`format_aus`): annotation strings exactly as
-  the ME spreadsheets write them (``R12+L14A``, ``4+7(?)``, ``12 or 14``, ``12.0`` from Excel).
+* **The FACS code grammar** (:func:`parse_codes`, :func:`parse_aus`, :func:`format_aus`):
+  annotation cells exactly as the sheets write them (``R12+L14A``, ``4+7(?)``, ``12 or 14``,
+  ``T28+14``, ``10A/B``, ``ref(7B)``, ``AD31``, ``M58``, ``12.0`` from Excel) into structured
+  codes (:class:`AU` with its kind, side, intensity range and flags; :class:`Descriptor` for
+  free text); what AU metrics count (:func:`au_numbers`, :func:`au_targets`). See docs/facs.md.
 * **Emotion taxonomies**: canonical label names, each dataset's own label set and its mapping to
   them (:data:`DATASET_LABELS`, :func:`dataset_label`), the MEGC 2019 3-class relabelling
   (:func:`megc3`) and EMFACS-style emotion → AU prototypes (:data:`EMOTION_PROTOTYPES`) with a
@@ -27,7 +30,7 @@ surprise neutral``, plus the ME-specific ``repression`` and ``others`` and SMIC'
 * :data:`MEGC3`: ``negative positive surprise`` (ids 0, 1, 2 as in the public composite code).
 """
 
-from facscope.facs.aus import AU, INTENSITIES, au_numbers, format_aus, parse_aus
+from facscope.facs.aus import AU, INTENSITIES, au_numbers, au_targets, format_aus, parse_aus
 from facscope.facs.catalogue import (
     AU_CATALOGUE,
     DIRECTIONS,
@@ -38,6 +41,7 @@ from facscope.facs.catalogue import (
     au_from_name,
     get_au,
 )
+from facscope.facs.codes import KINDS, SIDES, Descriptor, default_kind
 from facscope.facs.directions import (
     COMPASS,
     DOWNWARD,
@@ -61,6 +65,7 @@ from facscope.facs.emotions import (
     megc3,
     normalize_emotion,
 )
+from facscope.facs.grammar import FacsCell, parse_codes
 from facscope.facs.prototypes import (
     EMOTION_PROTOTYPES,
     emotion_scores,
@@ -82,6 +87,7 @@ __all__ = [
     "FER7",
     "FER8",
     "INTENSITIES",
+    "KINDS",
     "ME7",
     "MEGC3",
     "ME_AUS",
@@ -89,12 +95,17 @@ __all__ = [
     "NO_MOTION",
     "REGION_AUS",
     "REGION_GROUPS",
+    "SIDES",
     "UPWARD",
     "ActionUnit",
+    "Descriptor",
+    "FacsCell",
     "au_from_name",
     "au_numbers",
+    "au_targets",
     "compass_of",
     "dataset_label",
+    "default_kind",
     "emotion_scores",
     "format_aus",
     "get_au",
@@ -104,5 +115,6 @@ __all__ = [
     "normalize_emotion",
     "outward_compass",
     "parse_aus",
+    "parse_codes",
     "prototype_aus",
 ]

@@ -1,182 +1,51 @@
 """AU annotation strings as the ME spreadsheets write them (``R12+L14A``, ``4+7(?)``,
-``12 or 14``, ``12.0`` from Excel): :func:`parse_aus`, :func:`format_aus`, :func:`au_numbers`."""
+``12 or 14``, ``T28+14``, ``ref(7B)+43``, ``23+AD31``, ``12.0`` from Excel): :func:`parse_aus`,
+:func:`format_aus`, and what AU metrics count (:func:`au_numbers`, :func:`au_targets`).
+
+The grammar is :func:`facscope.facs.grammar.parse_codes` (it keeps free text and unreadable
+tokens aside); :func:`parse_aus` is its strict-about-content form: every token must be a code.
+
+**What AU metrics use** (docs/facs.md): action units only (``kind == "au"``: no ADs, head/eye,
+visibility or gross-behaviour codes), not ``ref(…)`` codes; an uncertain ``(?)`` AU counts as
+coded; a group of alternatives (``12 or 14``) counts as *either*: it is satisfied by a
+prediction of any of its members (:func:`au_targets`), and counts as its first code where no
+prediction is at hand (:func:`au_numbers`).
+"""
 
 from __future__ import annotations
 
-import math
-import numbers
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from facscope.errors import AUParseError
+from facscope.facs.codes import AU, INTENSITIES
+from facscope.facs.grammar import parse_codes
 
-INTENSITIES: tuple[str, ...] = ("A", "B", "C", "D", "E")
-"""FACS intensity letters, trace (A) to maximum (E)."""
+__all__ = ["AU", "INTENSITIES", "au_numbers", "au_targets", "format_aus", "parse_aus"]
 
-_SIDES = (None, "L", "R", "U")
-_EXPECTED = "expected forms like '12', 'L12', 'R14A', '4(?)', '12 or 14'"
-_EMPTY_MARKERS = frozenset({"", "/", "-", "--", "none", "null", "nan", "n/a", "na"})
-_TOKEN = re.compile(
-    r"""^(?:au\s*)?(?P<side>[lrub])?\s*(?:au\s*)?(?P<num>\d{1,3})(?:\.0+)?\s*
-        (?P<intensity>[a-e])?\s*(?P<unc>\(\s*\?\s*\)|\?)?$""",
-    re.IGNORECASE | re.VERBOSE,
-)
-_SEPARATORS = re.compile(r"[+,;]")
-_ALTERNATIVES = re.compile(r"\s+or\s+|\s*/\s*", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class AU:
-    """One coded Action Unit as written in an annotation.
-
-    Attributes:
-        number: FACS code, 1..99 (head and eye codes such as 53 or 61 are allowed).
-        side: ``"L"`` / ``"R"`` for a unilateral AU, ``"U"`` for unilateral with the side not
-            given, ``None`` for bilateral or unspecified.
-        intensity: ``"A"`` (trace) .. ``"E"`` (maximum), or ``None`` if not coded.
-        uncertain: the coder marked the AU with ``(?)`` or ``?``.
-        alternatives: other AU numbers the coder offered instead (``12 or 14``).
-    """
-
-    number: int
-    side: str | None = None
-    intensity: str | None = None
-    uncertain: bool = False
-    alternatives: tuple[int, ...] = ()
-
-    def __post_init__(self) -> None:
-        for n in (self.number, *self.alternatives):
-            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 99:
-                raise AUParseError(f"AU numbers must be integers in 1..99; got {n!r}")
-        if self.side not in _SIDES:
-            raise AUParseError(f"AU side must be one of {_SIDES}; got {self.side!r}")
-        if self.intensity is not None and self.intensity not in INTENSITIES:
-            raise AUParseError(
-                f"AU intensity must be one of {INTENSITIES} or None; got {self.intensity!r}"
-            )
-        object.__setattr__(self, "alternatives", tuple(self.alternatives))
-        if self.number in self.alternatives:
-            raise AUParseError(
-                f"AU {self.number} lists itself among its alternatives {self.alternatives}"
-            )
-
-    @property
-    def doubtful(self) -> bool:
-        """True if the coder was unsure: marked ``(?)`` or offered alternatives."""
-        return self.uncertain or bool(self.alternatives)
-
-    def __str__(self) -> str:
-        text = (
-            f"{self.side or ''}{self.number}{self.intensity or ''}{'(?)' if self.uncertain else ''}"
-        )
-        return " or ".join([text, *(str(n) for n in self.alternatives)])
-
-
-def _parse_token(token: str, source: object) -> AU:
-    match = _TOKEN.match(token)
-    if not match:
-        raise AUParseError(
-            f"cannot parse AU string {source!r}: token {token!r} is not an AU ({_EXPECTED})"
-        )
-    number = int(match["num"])
-    if not 1 <= number <= 99:
-        raise AUParseError(
-            f"cannot parse AU string {source!r}: AU number {number} in token {token!r} is outside 1..99"
-        )
-    side = (match["side"] or "").upper() or None
-    return AU(
-        number,
-        side=None if side == "B" else side,
-        intensity=(match["intensity"] or "").upper() or None,
-        uncertain=bool(match["unc"]),
-    )
-
-
-def _parse_segment(segment: str, source: object) -> list[AU]:
-    parts = _ALTERNATIVES.split(segment)
-    if len(parts) > 1:  # "12 or 14", "12/14": first is the AU, the rest its alternatives
-        if any(not p for p in parts):
-            raise AUParseError(
-                f"cannot parse AU string {source!r}: incomplete alternative in {segment!r} ({_EXPECTED})"
-            )
-        first, *rest = (_parse_token(p, source) for p in parts)
-        alts = tuple(dict.fromkeys(a.number for a in rest if a.number != first.number))
-        uncertain = first.uncertain or any(a.uncertain for a in rest)
-        return [AU(first.number, first.side, first.intensity, uncertain, alts)]
-    if _TOKEN.match(segment) or not segment.split()[1:]:
-        return [_parse_token(segment, source)]
-    return [_parse_token(piece, source) for piece in segment.split()]  # "1 2 4"
-
-
-def _merge(a: AU, b: AU) -> AU:
-    intensity = max((i for i in (a.intensity, b.intensity) if i), default=None)
-    alts = tuple(n for n in dict.fromkeys((*a.alternatives, *b.alternatives)) if n != a.number)
-    return AU(a.number, a.side, intensity, a.uncertain and b.uncertain, alts)
+_EXPECTED = "expected forms like '12', 'L12', 'R14A', '4(?)', '12 or 14', 'ref(7B)', 'AD31'"
 
 
 def parse_aus(text: str | int | float | None, *, strict: bool = False) -> tuple[AU, ...]:
     """Parse an AU annotation string into :class:`AU` records, in written order.
 
-    Rules:
+    Every FACS form of docs/facs.md is read: sides ``L R U T B A A/L A/R``, intensities
+    ``A``..``E`` and ranges ``10A/B``, ``(?)``, ``ref(7B)``, alternatives ``12 or 14`` /
+    ``(R6 or R12)`` / ``12/14`` (the first code, ``alternatives`` the other numbers), ``AD31``,
+    ``M58``, head/eye codes 51-69, decimal slips ``1.7`` (read ``1+7``), ``12.0``. Repeats
+    merge; empty segments are skipped; ``None``, NaN, ``""``, ``"/"``, ``"-"``, ``"none"``,
+    ``"?"`` (uncoded) → ``()``.
 
-    * Separators are ``+``, ``,`` and ``;`` (spaces around them are ignored); a segment that is
-      whitespace-separated codes (``"1 2 4"``) yields one AU per code.
-    * A token is ``[AU][side]number[intensity][(?)]``, case-insensitive: side ``L``/``R``/``U``
-      (``B`` means bilateral and is stored as ``None``), intensity ``A``..``E``, ``(?)`` or ``?``
-      marks uncertainty. ``12.0`` (Excel) reads as 12. Numbers must be in 1..99; codes outside the
-      catalogue (head and eye codes like 53 or 61) are kept.
-    * ``"12 or 14"`` and ``"12/14"`` give one AU 12 with ``alternatives=(14,)``: the first code is
-      taken, the rest recorded; side and intensity of the alternatives are dropped. ``uncertain``
-      stays the explicit ``(?)`` marker; :attr:`AU.doubtful` covers both.
-    * Repeats of the same number and side merge into the first: the highest intensity is kept,
-      ``uncertain`` only if every copy was uncertain, alternatives are united.
-    * ``None``, NaN, ``""``, ``"/"``, ``"-"``, ``"none"``, ``"null"``, ``"nan"``, ``"n/a"`` → ``()``.
-      Empty segments (``"1+2+"``, ``"1++2"``, a lone ``"+"``) are skipped.
-
-    With ``strict=True`` empty segments and repeated AUs raise instead of being tolerated. Any
-    other malformed token raises :class:`AUParseError` (a ``ValueError``) naming the input.
+    Unlike :func:`~facscope.facs.grammar.parse_codes`, a token that is no code (free text such
+    as ``smile``, or garbage) raises :class:`AUParseError` (a ``ValueError``) naming the input;
+    ``strict=True`` also raises on empty segments and repeats.
     """
-    if text is None:
-        return ()
-    if isinstance(text, bool) or not isinstance(text, (str, numbers.Real)):
+    cell = parse_codes(text, strict=strict)
+    bad = [*cell.unreadable, *cell.descriptors]
+    if bad:
         raise AUParseError(
-            f"cannot parse AU string {text!r}: expected str, int or float, not {type(text).__name__}"
+            f"cannot parse AU string {text!r}: token {bad[0]!r} is not an AU ({_EXPECTED})"
         )
-    if isinstance(text, numbers.Integral):
-        body = str(int(text))
-    elif isinstance(text, numbers.Real):
-        value = float(text)
-        if math.isnan(value):
-            return ()
-        if not value.is_integer():
-            raise AUParseError(
-                f"cannot parse AU string {text!r}: {value} is not a whole AU number ({_EXPECTED})"
-            )
-        body = str(int(value))
-    else:
-        body = text.strip()
-    if body.lower() in _EMPTY_MARKERS:
-        return ()
-    merged: dict[tuple[int, str | None], AU] = {}
-    for raw in _SEPARATORS.split(body):
-        segment = raw.strip()
-        if not segment:
-            if strict:
-                raise AUParseError(
-                    f"cannot parse AU string {text!r}: empty segment between separators (strict mode)"
-                )
-            continue
-        for au in _parse_segment(segment, text):
-            key = (au.number, au.side)
-            if key in merged:
-                if strict:
-                    raise AUParseError(
-                        f"cannot parse AU string {text!r}: AU {au} is repeated (strict mode)"
-                    )
-                au = _merge(merged[key], au)
-            merged[key] = au
-    return tuple(merged.values())
+    return cell.codes
 
 
 def format_aus(aus: Iterable[AU | int]) -> str:
@@ -184,8 +53,33 @@ def format_aus(aus: Iterable[AU | int]) -> str:
     return "+".join(str(a if isinstance(a, AU) else AU(a)) for a in aus)
 
 
-def au_numbers(aus: str | Iterable[AU | int]) -> frozenset[int]:
-    """The set of AU numbers coded in ``aus`` (a string is parsed first); alternatives excluded."""
+def _records(aus: str | Iterable[AU | int]) -> list[AU]:
     if isinstance(aus, str):
-        aus = parse_aus(aus)
-    return frozenset(a.number if isinstance(a, AU) else int(a) for a in aus)
+        return list(parse_aus(aus))
+    return [a if isinstance(a, AU) else AU(int(a)) for a in aus]
+
+
+def au_targets(aus: str | Iterable[AU | int]) -> tuple[frozenset[int], tuple[tuple[int, ...], ...]]:
+    """What AU metrics score for one sample: (the AUs coded, the groups of alternatives).
+
+    Only action units count (ADs, head/eye, visibility and gross-behaviour codes do not), and
+    not ``ref(…)`` codes; ``(?)`` AUs count. Each group (``12 or 14`` → ``(12, 14)``, written
+    order) is satisfied by any one of its members (see :func:`facscope.eval.metrics.au_f1_scores`).
+    """
+    coded: set[int] = set()
+    groups: list[tuple[int, ...]] = []
+    for a in _records(aus):
+        if not a.is_action_unit or a.referenced:
+            continue
+        if a.alternatives:
+            groups.append((a.number, *a.alternatives))
+        else:
+            coded.add(a.number)
+    return frozenset(coded), tuple(g for g in dict.fromkeys(groups) if not coded & set(g))
+
+
+def au_numbers(aus: str | Iterable[AU | int]) -> frozenset[int]:
+    """The AU numbers AU metrics count in ``aus`` (a string is parsed first): action units,
+    not ``ref(…)``, each group of alternatives as its first code (see :func:`au_targets`)."""
+    coded, groups = au_targets(aus)
+    return coded | {g[0] for g in groups}

@@ -106,6 +106,9 @@ _DATASET_TABLE: dict[str, tuple[tuple[str, str | None], ...]] = {
     "casme3": (("anger", "anger"), ("disgust", "disgust"), ("fear", "fear"), ("happy", "happiness"),
                ("others", "others"), ("sad", "sadness"), ("surprise", "surprise")),
     "dfme": tuple((x, x) for x in ME7),
+    # CK+ Emotion/*_emotion.txt codes 0..7
+    "ckplus": (("neutral", "neutral"), ("anger", "anger"), ("contempt", "contempt"), ("disgust", "disgust"),
+               ("fear", "fear"), ("happy", "happiness"), ("sadness", "sadness"), ("surprise", "surprise")),
     "rafdb": tuple((x, x) for x in ("surprise", "fear", "disgust", "happiness", "sadness", "anger", "neutral")),
     "ferplus": (*((x, x) for x in ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear",
                                    "contempt")), ("unknown", None), ("NF", None)),
@@ -115,13 +118,13 @@ _DATASET_TABLE: dict[str, tuple[tuple[str, str | None], ...]] = {
                   ("none", "others"), ("uncertain", None), ("no-face", None)),
 }
 # fmt: on
-_ID_BASE: dict[str, int] = {"rafdb": 1, "affectnet": 0, "dfme": 0}
+_ID_BASE: dict[str, int] = {"rafdb": 1, "affectnet": 0, "dfme": 0, "ckplus": 0}
 
 DATASET_LABELS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {name: tuple(raw for raw, _ in rows) for name, rows in _DATASET_TABLE.items()}
 )
 """Each dataset's label set as written in its files, in the dataset's order. Integer ids:
-RAF-DB 1..7, AffectNet 0..10 and DFME 0..6 index these tuples (RAF-DB from 1)."""
+RAF-DB 1..7, AffectNet 0..10, DFME 0..6 and CK+ 0..7 index these tuples (RAF-DB from 1)."""
 
 
 def dataset_label(dataset: str, raw: str | int | float) -> str | None:
@@ -131,7 +134,7 @@ def dataset_label(dataset: str, raw: str | int | float) -> str | None:
     ``uncertain``/``no-face``). An unknown dataset, id or label raises :class:`ConfigError`.
     """
     key = re.sub(r"[^a-z0-9]", "", dataset.lower())
-    key = {"casmeii": "casme2", "casme": "casme2", "raf": "rafdb"}.get(key, key)
+    key = {"casmeii": "casme2", "casme": "casme2", "raf": "rafdb", "ck": "ckplus"}.get(key, key)
     if key not in _DATASET_TABLE:
         raise ConfigError(f"dataset must be one of {sorted(_DATASET_TABLE)}; got {dataset!r}")
     rows = _DATASET_TABLE[key]

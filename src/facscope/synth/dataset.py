@@ -270,7 +270,7 @@ def _check_root(root: Path, cfg: DatasetConfig, overwrite: bool) -> None:
         )
     elif overwrite and state.is_file():
         layout = get_layout(json.loads(state.read_text(encoding="utf-8"))["layout"])
-        for p in (layout.frames_root, layout.annotation, TRUTH_FILE, FLOW_DIR):
+        for p in (layout.frames_root, *layout.annotations, TRUTH_FILE, FLOW_DIR):
             target = root / p
             if target.is_dir():
                 shutil.rmtree(target)

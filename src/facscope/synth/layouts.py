@@ -2,14 +2,13 @@
 
 One :class:`Layout` per dataset: default frame rate, how subjects, clip folders and frame files
 are named, how AU strings are written, which label vocabulary is used, and the annotation file
-(CASME II and SAMM spreadsheets via openpyxl, DFME's CSV). The dataset adapters read these
-files back, so names, sheet offsets and columns follow the real releases.
+(CASME II and SAMM spreadsheets, DFME's three ``*_full_with_AU.xlsx`` workbooks, via openpyxl).
+The dataset adapters read these files back, so names, sheet offsets and columns follow the real
+releases.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections import Counter
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from facscope.data.layouts import DFME_PART_FPS, SHEETS, SheetLayout
+from facscope.data.layouts import DFME_PART_FPS, DFME_SPLIT_FILES, SHEETS, SheetLayout
 from facscope.errors import ConfigError
 from facscope.facs import AU, DATASET_LABELS, dataset_label
 
@@ -27,6 +26,9 @@ __all__ = ["LAYOUTS", "Layout", "format_au_string", "get_layout", "layout_label"
 
 #: DFME parts and their frame rates.
 DFME_PARTS = {part: int(fps) for part, fps in DFME_PART_FPS.items()}
+#: The release split of the ``k``-th DFME subject (1-based): 3 of every 5 train, then test A, B.
+_DFME_SPLITS = ("train", "train", "train", "test_a", "test_b")
+_SPLIT_KEY = "__split__"
 #: SAMM objective classes (Davison et al., 2018) by the emotion they mostly correspond to.
 _OBJECTIVE_CLASS = {"happiness": 1, "surprise": 2, "anger": 3, "disgust": 4, "sadness": 5,
                     "fear": 6, "contempt": 7, "others": 7}  # fmt: skip
@@ -64,6 +66,11 @@ class Layout:
         return self.sheet.file
 
     @property
+    def annotations(self) -> tuple[str, ...]:
+        """Every annotation file written (DFME: its three split workbooks)."""
+        return tuple(DFME_SPLIT_FILES.values()) if self.name == "dfme" else (self.annotation,)
+
+    @property
     def labels(self) -> tuple[str, ...]:
         """The dataset's own emotion labels, as its files write them."""
         return DATASET_LABELS[self.name]
@@ -74,7 +81,7 @@ class Layout:
             return f"sub{index + 1:02d}"
         if self.name == "samm":
             return f"{index + 6:03d}"  # SAMM's subject ids start at 006
-        return f"{index + 1:03d}"
+        return f"sub{index + 1:04d}"  # DFME: sub0003
 
     def frame_name(self, subject: str, number: int) -> str:
         if self.name == "casme2":
@@ -86,7 +93,7 @@ class Layout:
     def clip_names(self, rng: np.random.Generator, subject: str, k: int) -> list[str]:
         """``k`` unique clip folder names for ``subject``: ``EP02_01f`` (CASME II: episode,
         clip, an ``f`` suffix on some), ``006_1_2`` (SAMM: subject, inducement, clip),
-        ``001_01`` (DFME)."""
+        ``sub0001_01`` (DFME)."""
         if self.name == "dfme":
             return [f"{subject}_{j + 1:02d}" for j in range(k)]
         groups = sorted(rng.integers(1, 20 if self.name == "casme2" else 8, size=k))
@@ -124,30 +131,33 @@ class Layout:
         else:
             fps = rec["fps"]
             values = [
-                rec["subject"], rec["filename"], rec["part"],
-                int(fps) if float(fps).is_integer() else fps, rec["onset"], apex, rec["offset"],
-                rec["au_string"], rec["label"],
+                rec["subject"], rec["filename"], rec["onset"], apex, rec["offset"], rec["label"],
+                self.labels.index(rec["label"]), int(fps) if float(fps).is_integer() else fps,
+                rec["au_string"],
             ]  # fmt: skip
-            extra = {}
+            extra = {_SPLIT_KEY: _DFME_SPLITS[(int(rec["subject"][3:]) - 1) % 5]}
         return dict(zip(self.sheet.columns, values, strict=True)) | extra
 
     def write_annotation(self, root: Path, rows: Sequence[dict[str, Any]], *, quirks: bool) -> Path:
-        """Write the annotation file for ``rows`` (one dict per sample, layout column names)."""
-        from facscope.io import atomic_path, write_text
+        """Write the annotation file(s) for ``rows`` (one dict per sample, layout column names);
+        DFME: its three split workbooks (a split without samples gets the header only)."""
+        if self.name != "dfme":
+            return self._write_sheet(root / self.annotation, rows, quirks=quirks)
+        for split, name in DFME_SPLIT_FILES.items():
+            self._write_sheet(
+                root / name, [r for r in rows if r[_SPLIT_KEY] == split], quirks=False
+            )
+        return root / self.annotation
 
-        path = root / self.annotation
-        columns = self.sheet.columns
-        if self.sheet.sheet is None:  # CSV
-            buf = io.StringIO()
-            writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-            return write_text(path, buf.getvalue())
+    def _write_sheet(self, path: Path, rows: Sequence[dict[str, Any]], *, quirks: bool) -> Path:
         from openpyxl import Workbook
 
+        from facscope.io import atomic_path
+
+        columns = self.sheet.columns
         wb = Workbook()
         ws = wb.active
-        ws.title = self.sheet.sheet
+        ws.title = self.sheet.sheet or "Sheet1"
         first = self.sheet.header_row
         if first > 1:
             _preamble(ws, first - 1)
