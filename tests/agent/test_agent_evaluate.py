@@ -122,3 +122,14 @@ def test_a_broken_sample_is_recorded_and_the_run_goes_on(tmp_path, samples):
     assert rows["bad"]["status"] == "failed" and rows["bad"]["error"].startswith("load:")
     assert rows["id1"]["status"] == "ok" and m["errors"] == 1
     assert (tmp_path / "e" / "traces" / "id0.json").exists()
+
+
+def test_a_sample_with_no_face_is_a_failed_item_not_a_prediction(tmp_path, samples):
+    backend = ScriptedBackend(respond=_answers)  # would answer happiness if it were asked
+    m = evaluate_agent(samples, Agent(backend), out_dir=tmp_path / "e", progress=False)
+    rows = read_results(tmp_path / "e" / "results.jsonl")
+    assert backend.requests == [] and all(r["status"] == "no_face" for r in rows)
+    assert all(r["emotion"] is None and r["aus"] is None for r in rows)
+    assert m["no_face"] == 4 and m["face_found_rate"] == 0.0
+    assert m["scored"] == 4 and m["accuracy"] == 0.0  # counted as wrong, never as a class
+    assert sum(sum(row[:-1]) for row in m["confusion"]["matrix"]) == 0

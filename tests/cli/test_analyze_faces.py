@@ -178,8 +178,8 @@ def test_numbered_frames_are_a_clip_and_the_rule_is_said(tmp_path, astronaut):
         save_image(frames / f"img{i}.png", np.roll(astronaut, i, axis=1))
     from facscope.cli.analyze import plan_inputs
 
-    single, files = plan_inputs((frames,), None)
-    assert single == frames and files == []
+    single, files, note = plan_inputs((frames,), None)
+    assert single == frames and files == [] and "read as one clip (3 numbered frames" in note
     assert plan_inputs((frames,), False)[1] == sorted(frames.glob("*.png"))  # --images
     (frames / "img5.png").write_bytes((frames / "img3.png").read_bytes())  # a gap: photos
     assert plan_inputs((frames,), None)[0] is None

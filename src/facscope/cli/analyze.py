@@ -94,29 +94,31 @@ def _load_input(
     return {"image": load_image(path)}, str(path)
 
 
-def plan_inputs(inputs: tuple[Path, ...], clip: bool | None) -> tuple[Path | None, list[Path]]:
-    """``(single, [])`` for one image, video or clip folder (None: the embedded default), or
-    ``(None, files)`` for a batch. A folder is one clip with ``--clip``, or when
-    :func:`facscope.cli.common.frame_folder_rule` holds and ``--images`` is not given."""
+def plan_inputs(
+    inputs: tuple[Path, ...], clip: bool | None
+) -> tuple[Path | None, list[Path], str | None]:
+    """``(single, [], note)`` for one image, video or clip folder (None: the embedded default),
+    or ``(None, files, None)`` for a batch. A folder is one clip with ``--clip``, or when
+    :func:`facscope.cli.common.frame_folder_rule` holds and ``--images`` is not given; the
+    note says why it was read as a clip."""
     from facscope.errors import ConfigError
 
     if not inputs:
-        return None, []
+        return None, [], None
     if len(inputs) == 1 and inputs[0].is_dir():
         folder = inputs[0]
         rule = None if clip is False else frame_folder_rule(folder)
         if clip or rule:
             why = "--clip" if clip else rule
-            click.echo(f"{folder}: read as one clip ({why}); --images analyses each image", err=True)
-            return folder, []
+            return folder, [], f"read as one clip ({why}); --images analyses each image"
     elif clip:
         raise ConfigError("--clip needs one folder of frames (or give a video file)")
     if len(inputs) == 1 and inputs[0].is_file():
-        return inputs[0], []
+        return inputs[0], [], None
     files = expand_inputs(inputs)
     if not files:
         raise ConfigError(f"{', '.join(map(str, inputs))}: no image or video file to analyse")
-    return None, files
+    return None, files, None
 
 
 @click.command()
@@ -151,14 +153,14 @@ def analyze(inputs: tuple[Path, ...], out_dir: Path | None, which: str, clip: bo
     from facscope.agent.analysis import parse_face
 
     face = parse_face(which)
-    single, files = plan_inputs(inputs, clip)
+    single, files, note = plan_inputs(inputs, clip)
     backend = build_backend(opts, concurrency=1 if not files else 4)
     try:
         agent = build_agent(opts, backend)
         if files:
             _batch(agent, files, out_dir or Path("facscope_analyze"), face, as_json, no_progress)
             return
-        code = _single(agent, single, out_dir, face, (onset, apex, fps), as_json)
+        code = _single(agent, single, out_dir, face, (onset, apex, fps), as_json, note)
     finally:
         backend.close()
     if code:
@@ -166,7 +168,7 @@ def analyze(inputs: tuple[Path, ...], out_dir: Path | None, which: str, clip: bo
 
 
 def _single(agent: Any, path: Path | None, out_dir: Path | None, face: str | int,
-            clip_args: tuple[Any, ...], as_json: bool) -> int:  # fmt: skip
+            clip_args: tuple[Any, ...], as_json: bool, note: str | None) -> int:  # fmt: skip
     from facscope.agent.analysis import analyze as run_analysis
     from facscope.agent.batch import write_analysis
 
@@ -175,16 +177,18 @@ def _single(agent: Any, path: Path | None, out_dir: Path | None, face: str | int
     stem = "astronaut" if path is None else path.stem or path.name
     written = write_analysis(analysis, out_dir or Path(f"{stem}_agent"), title=f"facscope analyze: {name}")
     if as_json:
-        _echo_single_json(analysis, written)
+        _echo_single_json(analysis, written, note)
     else:
+        if note:
+            click.echo(f"{name}: {note}")
         _echo_single(analysis, written)
     return {"no_face": EXIT_NO_FACE, "failed": EXIT_FAILED}.get(analysis.status, 0)
 
 
-def _echo_single_json(analysis: Any, written: dict[str, Any]) -> None:
+def _echo_single_json(analysis: Any, written: dict[str, Any], note: str | None) -> None:
     faces = [e.summary() for e in analysis.episodes]
     echo_json({
-        "input": analysis.name, **faces[0], "status": analysis.status,
+        "input": analysis.name, **faces[0], "status": analysis.status, "read_as": note,
         "faces_found": analysis.faces_found, "rejected": analysis.detections.to_dict()["rejected"],
         "faces": faces, "report": str(written["report"]),
         "trace": str(written["traces"][0]), "traces": [str(t) for t in written["traces"]],
