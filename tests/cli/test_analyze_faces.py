@@ -219,3 +219,21 @@ def test_an_unreachable_openai_endpoint_exits_non_zero(tmp_path):
     assert res.exit_code == 4, res.output
     out = json.loads(res.output[res.output.index("{"):])
     assert out["status"] == "failed" and out["emotion"] is None and out["error"]
+
+
+def test_detect_lists_every_face_and_align_writes_one_per_face(tmp_path, lfw_composite):
+    path = save_image(tmp_path / "group.png", lfw_composite)
+    res = CliRunner().invoke(cli, ["detect", str(path), "--json"])
+    out = json.loads(res.output)
+    assert out["count"] == 4 and len(out["faces"]) == 4 and out["rejected"] == []
+    assert all(f["plausible"] and f["doubts"] == [] for f in out["faces"])
+    res = CliRunner().invoke(cli, ["detect", str(path), "--face", "1"])
+    assert "group.png: 4 face(s)" in res.output and res.output.count("[1] box=") == 1
+    assert "[0] box=" not in res.output
+    dest = tmp_path / "al.png"
+    res = CliRunner().invoke(cli, ["align", str(path), "--face", "all", "-o", str(dest)])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in tmp_path.glob("al_face*.png")) == [f"al_face{i}.png" for i in range(4)]
+    res = CliRunner().invoke(cli, ["detect", str(path), "--detector", "haar", "--json"])
+    faces = json.loads(res.output)["faces"]
+    assert faces and all("boxes only" in f["doubts"] for f in faces)
