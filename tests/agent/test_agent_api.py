@@ -5,12 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import numpy as np
 import pytest
+from tests.conftest import LFW_FACES
 
 from facscope.agent.analysis import ROW_COLUMNS
 from facscope.io import save_image
-from tests.conftest import LFW_FACES
 
 
 def test_rows_per_face_with_boxes_probabilities_and_status(tmp_path, astronaut, lfw_composite,

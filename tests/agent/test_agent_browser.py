@@ -10,10 +10,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from facscope.io import save_image
 from tests.agent.conftest import StubClassifier
 from tests.conftest import LFW_FACES, upscale_gray
+
+from facscope.io import save_image
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")

@@ -94,14 +94,22 @@ def test_evaluate_writes_as_it_goes_and_resumes(tmp_path, samples):
     out = tmp_path / "eval"
     backend = ScriptedBackend(respond=_answers)
     m = evaluate_agent(
-        samples, Agent(backend, mode="passive", require_face=False), out_dir=out, limit=2, progress=False
+        samples,
+        Agent(backend, mode="passive", require_face=False),
+        out_dir=out,
+        limit=2,
+        progress=False,
     )
     assert m["n"] == 2 and len(read_results(out / "results.jsonl")) == 2
     with (out / "results.jsonl").open("a") as f:
         f.write('{"id": "torn')  # a kill in the middle of a line
     backend2 = ScriptedBackend(respond=_answers)
     m = evaluate_agent(
-        samples, Agent(backend2, mode="passive", require_face=False), out_dir=out, batch_size=2, progress=False
+        samples,
+        Agent(backend2, mode="passive", require_face=False),
+        out_dir=out,
+        batch_size=2,
+        progress=False,
     )
     assert len(backend2.requests) == 2 and backend2.batches == [2]  # only the two new samples
     rows = read_results(out / "results.jsonl")

@@ -97,13 +97,17 @@ def test_endless_tool_calls_hit_the_turn_cap(small_image):
 
 def test_calls_per_turn_cap(small_image):
     many = "".join(tool_call("zoom", box=[0, 0, 10 + i, 10 + i]) for i in range(3))
-    ep = Agent(ScriptedBackend([many, ANSWER]), max_calls_per_turn=2, require_face=False).run(small_image)
+    ep = Agent(ScriptedBackend([many, ANSWER]), max_calls_per_turn=2, require_face=False).run(
+        small_image
+    )
     assert [r.ok for r in ep.records] == [True, True, False]
     assert "at most 2 tool calls" in ep.records[2].error
 
 
 def test_backend_errors_and_exceptions_fail_the_episode(small_image):
-    ep = Agent(ScriptedBackend([Generation("", error="HTTP 500")]), require_face=False).run(small_image)
+    ep = Agent(ScriptedBackend([Generation("", error="HTTP 500")]), require_face=False).run(
+        small_image
+    )
     assert (
         ep.answer.status == "failed" and "HTTP 500" in ep.answer.reason and ep.error == "HTTP 500"
     )

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from skimage import data
+from tests.agent.conftest import StubClassifier
+from tests.conftest import LFW_FACES, upscale_gray
 
 from facscope.cli.main import cli
 from facscope.io import save_image
-from tests.agent.conftest import StubClassifier
-from tests.conftest import LFW_FACES, upscale_gray
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +94,9 @@ def test_face_largest_and_index(tmp_path, lfw_composite):
     one = json.loads(_run(str(path), "--json", "--face", "2", "--out", str(tmp_path / "a")).output)
     assert [f["face"] for f in one["faces"]] == [2] and one["faces_found"] == 4
     assert (tmp_path / "a" / "trace.json").exists()
-    big = json.loads(_run(str(path), "--json", "--face", "largest", "--out", str(tmp_path / "b")).output)
+    big = json.loads(
+        _run(str(path), "--json", "--face", "largest", "--out", str(tmp_path / "b")).output
+    )
     assert [f["face"] for f in big["faces"]] == [0]
     res = _run(str(path), "--face", "7", "--out", str(tmp_path / "c"))
     assert res.exit_code == 1 and "has 4 face(s), indices 0..3" in res.output
@@ -142,8 +144,14 @@ def test_a_folder_of_different_people_is_a_batch_with_one_row_each(tmp_path):
         r = by_input[f"{name}.png"]
         assert r["status"] == "ok" and r["emotion"] == "happiness" and r["face"] == "0"
         assert float(r["p_happiness"]) == 1.0 and float(r["x2"]) > float(r["x1"])
-    assert by_input["landscape.jpg"]["status"] == "no_face" and not by_input["landscape.jpg"]["emotion"]
-    assert by_input["broken.png"]["status"] == "failed" and "broken.png" in by_input["broken.png"]["error"]
+    assert (
+        by_input["landscape.jpg"]["status"] == "no_face"
+        and not by_input["landscape.jpg"]["emotion"]
+    )
+    assert (
+        by_input["broken.png"]["status"] == "failed"
+        and "broken.png" in by_input["broken.png"]["error"]
+    )
     pytest.importorskip("pyarrow")
     import pandas as pd
 
@@ -158,7 +166,7 @@ def _records(out):
 
 
 def test_a_batch_resumes_and_takes_files_and_globs(tmp_path):
-    folder, names = _faces_folder(tmp_path)
+    folder, _ = _faces_folder(tmp_path)
     out = tmp_path / "batch"
     first = [str(folder / "alice.png"), str(folder / "bob.png")]
     res = _run(*first, "--out", str(out), "--no-progress")
@@ -217,7 +225,7 @@ def test_an_unreachable_openai_endpoint_exits_non_zero(tmp_path):
     res = _run("--backend", "openai", "--base-url", f"http://127.0.0.1:{port}/v1",
                "--timeout", "2", "--json", "--out", str(tmp_path / "o"))  # fmt: skip
     assert res.exit_code == 4, res.output
-    out = json.loads(res.output[res.output.index("{"):])
+    out = json.loads(res.output[res.output.index("{") :])
     assert out["status"] == "failed" and out["emotion"] is None and out["error"]
 
 
@@ -233,7 +241,9 @@ def test_detect_lists_every_face_and_align_writes_one_per_face(tmp_path, lfw_com
     dest = tmp_path / "al.png"
     res = CliRunner().invoke(cli, ["align", str(path), "--face", "all", "-o", str(dest)])
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in tmp_path.glob("al_face*.png")) == [f"al_face{i}.png" for i in range(4)]
+    assert sorted(p.name for p in tmp_path.glob("al_face*.png")) == [
+        f"al_face{i}.png" for i in range(4)
+    ]
     res = CliRunner().invoke(cli, ["detect", str(path), "--detector", "haar", "--json"])
     faces = json.loads(res.output)["faces"]
     assert faces and all("boxes only" in f["doubts"] for f in faces)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from skimage import data
+from tests.conftest import LFW_FACES, upscale_gray
 
 from facscope.embedded import default_image, lfw_faces
 from facscope.face.plausibility import PlausibilityConfig, check_face, find_faces
 from facscope.types import BBox, Face
-from tests.conftest import LFW_FACES, upscale_gray
 
 
 def _negatives() -> dict[str, np.ndarray]:

@@ -45,7 +45,9 @@ def parse_face(which: str | int) -> str | int:
         return text
     if text.isdigit():
         return int(text)
-    raise ConfigError(f"--face must be 'all', 'largest' or a face index (0 = largest); got {which!r}")
+    raise ConfigError(
+        f"--face must be 'all', 'largest' or a face index (0 = largest); got {which!r}"
+    )
 
 
 def select_faces(count: int, which: str | int, name: str = "the image") -> list[int]:

@@ -59,7 +59,9 @@ def clear_own_outputs(out: Path) -> None:
                     d.rmdir()
 
 
-def write_analysis(analysis: Analysis, out: str | Path, *, title: str | None = None) -> dict[str, Any]:
+def write_analysis(
+    analysis: Analysis, out: str | Path, *, title: str | None = None
+) -> dict[str, Any]:
     """Write one input's report and traces into ``out`` (its earlier outputs removed first).
 
     One analysed face (or none): ``trace.json`` and ``images/`` in ``out``; several:

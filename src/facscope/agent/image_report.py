@@ -7,6 +7,7 @@ Self-contained like the episode report: every image is a data URL.
 from __future__ import annotations
 
 from pathlib import Path
+
 import numpy as np
 
 from facscope.agent.analysis import Analysis
@@ -82,7 +83,9 @@ def _face_table(analysis: Analysis) -> list[str]:
     parts.append("</table>")
     for c in analysis.detections.rejected:
         box = ", ".join(f"{v:.0f}" for v in c.face.box.to_list())
-        parts.append(f"<p class='rejected'>Rejected [{_esc(box)}]: {_esc('; '.join(c.problems))}</p>")
+        parts.append(
+            f"<p class='rejected'>Rejected [{_esc(box)}]: {_esc('; '.join(c.problems))}</p>"
+        )
     return parts
 
 
@@ -112,4 +115,3 @@ def write_image_report(analysis: Analysis, path: str | Path, *, title: str | Non
     from facscope.io import write_text
 
     return write_text(path, render_image_report(analysis, title=title))
-

@@ -272,7 +272,13 @@ class FaceTools:
         doubts, rejected, notes = self._face_notes()
         data = {"faces": [f.to_dict() for f in faces], **notes}
         if not faces:
-            return "\n".join(["No face found in the image. You can still zoom into a box.", *rejected]), data, []
+            return (
+                "\n".join(
+                    ["No face found in the image. You can still zoom into a box.", *rejected]
+                ),
+                data,
+                [],
+            )
         if self.focus is None:
             lines = [f"Found {len(faces)} face(s), largest first:"]
         else:

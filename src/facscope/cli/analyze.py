@@ -175,7 +175,9 @@ def _single(agent: Any, path: Path | None, out_dir: Path | None, face: str | int
     item, name = _load_input(path, *clip_args)
     analysis = run_analysis(agent, **item, name=name, face=face)
     stem = "astronaut" if path is None else path.stem or path.name
-    written = write_analysis(analysis, out_dir or Path(f"{stem}_agent"), title=f"facscope analyze: {name}")
+    written = write_analysis(
+        analysis, out_dir or Path(f"{stem}_agent"), title=f"facscope analyze: {name}"
+    )
     if as_json:
         _echo_single_json(analysis, written, note)
     else:

@@ -94,7 +94,9 @@ def detect(image: Path | None, detector: str, detector_model: Path | None, which
         )
     for c in found.rejected:
         b = c.face.box
-        click.echo(f"  rejected box=({b.x1:.0f}, {b.y1:.0f}, {b.x2:.0f}, {b.y2:.0f}): {'; '.join(c.problems)}")
+        click.echo(
+            f"  rejected box=({b.x1:.0f}, {b.y1:.0f}, {b.x2:.0f}, {b.y2:.0f}): {'; '.join(c.problems)}"
+        )
 
 
 @click.command()

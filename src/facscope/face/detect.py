@@ -23,8 +23,8 @@ from facscope.types import BBox, Face, scale_translate
 
 __all__ = [
     "DETECTORS",
-    "FaceDetector",
     "MODEL_FILE_ARGS",
+    "FaceDetector",
     "create_detector",
     "detect_faces",
     "detector_options",

@@ -215,11 +215,11 @@ def screen_faces(
     kept, rejected = [], []
     for face in faces:
         c = check_face(face, cfg)
-        if c.plausible and face.landmarks is None and cfg.verify_boxes:
-            if not _confirm_box(image, face, cfg):
-                c = FaceCheck(
-                    face, ("not confirmed: MTCNN finds no five-point face in the box",), c.doubts
-                )
+        boxes_only = face.landmarks is None and cfg.verify_boxes
+        if c.plausible and boxes_only and not _confirm_box(image, face, cfg):
+            c = FaceCheck(
+                face, ("not confirmed: MTCNN finds no five-point face in the box",), c.doubts
+            )
         (kept if c.plausible else rejected).append(c)
     return kept, rejected
 
