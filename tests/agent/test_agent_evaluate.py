@@ -94,14 +94,22 @@ def test_evaluate_writes_as_it_goes_and_resumes(tmp_path, samples):
     out = tmp_path / "eval"
     backend = ScriptedBackend(respond=_answers)
     m = evaluate_agent(
-        samples, Agent(backend, mode="passive"), out_dir=out, limit=2, progress=False
+        samples,
+        Agent(backend, mode="passive", require_face=False),
+        out_dir=out,
+        limit=2,
+        progress=False,
     )
     assert m["n"] == 2 and len(read_results(out / "results.jsonl")) == 2
     with (out / "results.jsonl").open("a") as f:
         f.write('{"id": "torn')  # a kill in the middle of a line
     backend2 = ScriptedBackend(respond=_answers)
     m = evaluate_agent(
-        samples, Agent(backend2, mode="passive"), out_dir=out, batch_size=2, progress=False
+        samples,
+        Agent(backend2, mode="passive", require_face=False),
+        out_dir=out,
+        batch_size=2,
+        progress=False,
     )
     assert len(backend2.requests) == 2 and backend2.batches == [2]  # only the two new samples
     rows = read_results(out / "results.jsonl")
@@ -116,9 +124,20 @@ def test_a_broken_sample_is_recorded_and_the_run_goes_on(tmp_path, samples):
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"not a png")
     items = [samples[0], samples[0].with_(sample_id="bad", image=bad), samples[1]]
-    m = evaluate_agent(items, Agent(ScriptedBackend(respond=_answers), mode="passive"),
+    m = evaluate_agent(items, Agent(ScriptedBackend(respond=_answers), mode="passive", require_face=False),
                        out_dir=tmp_path / "e", progress=False, traces=True)  # fmt: skip
     rows = {r["id"]: r for r in read_results(tmp_path / "e" / "results.jsonl")}
     assert rows["bad"]["status"] == "failed" and rows["bad"]["error"].startswith("load:")
     assert rows["id1"]["status"] == "ok" and m["errors"] == 1
     assert (tmp_path / "e" / "traces" / "id0.json").exists()
+
+
+def test_a_sample_with_no_face_is_a_failed_item_not_a_prediction(tmp_path, samples):
+    backend = ScriptedBackend(respond=_answers)  # would answer happiness if it were asked
+    m = evaluate_agent(samples, Agent(backend), out_dir=tmp_path / "e", progress=False)
+    rows = read_results(tmp_path / "e" / "results.jsonl")
+    assert backend.requests == [] and all(r["status"] == "no_face" for r in rows)
+    assert all(r["emotion"] is None and r["aus"] is None for r in rows)
+    assert m["no_face"] == 4 and m["face_found_rate"] == 0.0
+    assert m["scored"] == 4 and m["accuracy"] == 0.0  # counted as wrong, never as a class
+    assert sum(sum(row[:-1]) for row in m["confusion"]["matrix"]) == 0

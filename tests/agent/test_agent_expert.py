@@ -29,10 +29,17 @@ def test_policy_detect_align_zoom_answer_with_stub(astronaut, stub_classifier):
     assert clf.calls == 1  # cached between the planning and the answer
 
 
-def test_neutral_answers_no_aus_and_no_face_still_answers(astronaut, noise_image, stub_classifier):
+def test_neutral_answers_no_aus_and_no_face_is_no_answer(astronaut, noise_image, stub_classifier):
     ep = Agent(create_backend("expert", classifier=stub_classifier("neutral"))).run(astronaut)
     assert ep.answer.emotion == "neutral" and ep.answer.aus == ()
-    ep = Agent(create_backend("expert", classifier=stub_classifier("fear"))).run(noise_image)
+    clf = stub_classifier("fear")
+    ep = Agent(create_backend("expert", classifier=clf)).run(noise_image)
+    # no face: the model is never asked, nothing is guessed from the whole image
+    assert ep.status == "no_face" and ep.answer.emotion is None and ep.answer.aus is None
+    assert ep.turns == [] and clf.calls == 0 and ep.stop_reason == "no_face"
+    assert ep.summary()["status"] == "no_face" and ep.summary()["faces_found"] == 0
+    # the ablation without the face check judges the whole image, and says so
+    ep = Agent(create_backend("expert", classifier=clf), require_face=False).run(noise_image)
     assert [r.name for r in ep.records] == ["detect_faces"]
     assert ep.answer.status == "ok" and ep.answer.emotion == "fear"
     assert "No face could be detected" in ep.answer.reasoning

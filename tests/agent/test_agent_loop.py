@@ -17,7 +17,7 @@ def test_tool_branch_and_zoomed_image_reaches_next_turn(small_image):
     backend = ScriptedBackend(
         [tool_call("zoom", box=[0, 0, 32, 24], scale=1.0), "Cheeks up.\n" + ANSWER]
     )
-    ep = Agent(backend).run(small_image, name="x")
+    ep = Agent(backend, require_face=False).run(small_image, name="x")
     assert backend.n_images == [1, 2]  # the zoom's image is in the second turn's conversation
     tool_msg = backend.requests[1].messages[-1]
     assert tool_msg["role"] == "tool" and tool_msg["name"] == "zoom"
@@ -41,7 +41,7 @@ def test_cut_tool_call_is_closed_in_the_conversation(small_image):
     backend = ScriptedBackend(
         ['<tool_call>\n{"name": "zoom", "arguments": {"box": [0, 0, 20, 20]}}\n', ANSWER]
     )
-    Agent(backend).run(small_image)
+    Agent(backend, require_face=False).run(small_image)
     assistant = backend.requests[1].messages[-2]
     assert assistant["role"] == "assistant" and assistant["content"].endswith("</tool_call>")
 
@@ -59,7 +59,7 @@ def test_cut_tool_call_is_closed_in_the_conversation(small_image):
     ],
 )
 def test_malformed_output_ends_in_a_failed_answer(small_image, replies, reason):
-    ep = Agent(ScriptedBackend(replies)).run(small_image)
+    ep = Agent(ScriptedBackend(replies), require_face=False).run(small_image)
     assert ep.answer.status == "failed" and reason in ep.answer.reason
     assert ep.summary()["status"] == "failed"
     ep.to_dict()  # the trace is still writable
@@ -73,7 +73,7 @@ def test_bad_tool_calls_are_recorded_and_the_episode_goes_on(small_image):
         ANSWER,
     ]
     backend = ScriptedBackend(replies)
-    ep = Agent(backend).run(small_image)
+    ep = Agent(backend, require_face=False).run(small_image)
     assert ep.answer.status == "ok"
     assert ep.tool_errors == 3 and ep.tool_calls == 3
     assert "outside the image" in ep.records[0].error
@@ -86,7 +86,7 @@ def test_bad_tool_calls_are_recorded_and_the_episode_goes_on(small_image):
 
 def test_endless_tool_calls_hit_the_turn_cap(small_image):
     backend = ScriptedBackend(respond=lambda req, i: tool_call("zoom", box=[0, 0, 30, 30]))
-    ep = Agent(backend, max_turns=4, max_zooms=2).run(small_image)
+    ep = Agent(backend, max_turns=4, max_zooms=2, require_face=False).run(small_image)
     assert len(ep.turns) == 4 and len(backend.requests) == 4
     assert ep.answer.status == "failed" and "turn limit (4) reached" in ep.answer.reason
     assert ep.stop_reason == "turn_limit"
@@ -97,17 +97,21 @@ def test_endless_tool_calls_hit_the_turn_cap(small_image):
 
 def test_calls_per_turn_cap(small_image):
     many = "".join(tool_call("zoom", box=[0, 0, 10 + i, 10 + i]) for i in range(3))
-    ep = Agent(ScriptedBackend([many, ANSWER]), max_calls_per_turn=2).run(small_image)
+    ep = Agent(ScriptedBackend([many, ANSWER]), max_calls_per_turn=2, require_face=False).run(
+        small_image
+    )
     assert [r.ok for r in ep.records] == [True, True, False]
     assert "at most 2 tool calls" in ep.records[2].error
 
 
 def test_backend_errors_and_exceptions_fail_the_episode(small_image):
-    ep = Agent(ScriptedBackend([Generation("", error="HTTP 500")])).run(small_image)
+    ep = Agent(ScriptedBackend([Generation("", error="HTTP 500")]), require_face=False).run(
+        small_image
+    )
     assert (
         ep.answer.status == "failed" and "HTTP 500" in ep.answer.reason and ep.error == "HTTP 500"
     )
-    ep = Agent(ScriptedBackend([RuntimeError("boom")])).run(small_image)
+    ep = Agent(ScriptedBackend([RuntimeError("boom")]), require_face=False).run(small_image)
     assert (
         ep.answer.status == "failed"
         and "boom" in ep.answer.reason
@@ -128,7 +132,7 @@ def test_batch_runs_in_lockstep(small_image):
         AgentInput(image=small_image, name="long"),
         AgentInput(image=small_image[:, :32], name="short"),
     ]
-    eps = Agent(backend).run_batch(items)
+    eps = Agent(backend, require_face=False).run_batch(items)
     assert backend.batches == [2, 1, 1]
     assert [len(e.turns) for e in eps] == [3, 1] and [e.name for e in eps] == ["long", "short"]
     assert all(e.answer.status == "ok" for e in eps)
@@ -150,7 +154,7 @@ def test_coordinate_system_of_the_backend_reaches_tools_and_prompt(small_image):
     backend = ScriptedBackend(
         [tool_call("zoom", box=[0, 0, 500, 500]), ANSWER], coordinates="relative-1000"
     )
-    ep = Agent(backend).run(small_image)
+    ep = Agent(backend, require_face=False).run(small_image)
     assert ep.records[0].data["box"] == [0.0, 0.0, 32.0, 24.0]
     assert "0–1000" in backend.requests[0].messages[0]["content"]
 

@@ -35,7 +35,7 @@ def _images(message) -> list[Image.Image]:
 
 def test_text_mode_tool_call_then_answer(small_image):
     with FakeOpenAIServer([tool_call("zoom", box=[0, 0, 32, 24]), "Smile.\n" + ANSWER]) as srv:
-        ep = Agent(_backend(srv)).run(small_image)
+        ep = Agent(_backend(srv), require_face=False).run(small_image)
     first, second = srv.requests
     assert first["model"] == "fake-vlm" and first["stop"] == ["</tool_call>"]
     system = first["messages"][0]
@@ -66,7 +66,7 @@ def test_native_mode_tool_calls(small_image):
         ANSWER,
     ]
     with FakeOpenAIServer(replies) as srv:
-        ep = Agent(_backend(srv, tool_mode="native")).run(small_image)
+        ep = Agent(_backend(srv, tool_mode="native"), require_face=False).run(small_image)
     first, second = srv.requests
     assert "stop" not in first and [t["function"]["name"] for t in first["tools"]] == [
         "detect_faces",
@@ -87,7 +87,7 @@ def test_native_mode_tool_calls(small_image):
 
 def test_malformed_model_output_is_a_failed_answer(small_image):
     with FakeOpenAIServer(["<answer>{'aus': [99], 'emotion': 'happy'</answer>"]) as srv:
-        ep = Agent(_backend(srv)).run(small_image)
+        ep = Agent(_backend(srv), require_face=False).run(small_image)
     assert ep.answer.status == "failed" and "AU 99" in ep.answer.reason
 
 
@@ -99,13 +99,15 @@ def test_5xx_and_429_are_retried():
     ]
     with FakeOpenAIServer(replies) as srv:
         backend = _backend(srv, max_retries=3)
-        ep = Agent(backend, mode="passive").run(image=_tiny())
+        ep = Agent(backend, mode="passive", require_face=False).run(image=_tiny())
     assert ep.answer.status == "ok" and ep.turns[0].attempts == 3 and len(srv.requests) == 3
 
 
 def test_persistent_500_gives_up_with_a_recorded_error():
     with FakeOpenAIServer([ScriptedReply(status=503)] * 5) as srv:
-        ep = Agent(_backend(srv, max_retries=2), mode="passive").run(image=_tiny())
+        ep = Agent(_backend(srv, max_retries=2), mode="passive", require_face=False).run(
+            image=_tiny()
+        )
     assert len(srv.requests) == 3
     assert (
         ep.answer.status == "failed" and "HTTP 503" in ep.answer.reason and "3 attempts" in ep.error
@@ -114,24 +116,24 @@ def test_persistent_500_gives_up_with_a_recorded_error():
 
 def test_client_errors_are_not_retried_and_bad_bodies_are_reported():
     with FakeOpenAIServer([ScriptedReply(status=400)]) as srv:
-        ep = Agent(_backend(srv), mode="passive").run(image=_tiny())
+        ep = Agent(_backend(srv), mode="passive", require_face=False).run(image=_tiny())
     assert len(srv.requests) == 1 and "HTTP 400" in ep.error
     with FakeOpenAIServer([ScriptedReply(body=b"<html>not json</html>")]) as srv:
-        ep = Agent(_backend(srv), mode="passive").run(image=_tiny())
+        ep = Agent(_backend(srv), mode="passive", require_face=False).run(image=_tiny())
     assert "malformed response" in ep.error and ep.answer.status == "failed"
 
 
 def test_timeout_is_retried_then_succeeds():
     with FakeOpenAIServer([ScriptedReply(content=ANSWER, delay=1.0), ANSWER]) as srv:
         backend = _backend(srv, timeout=0.2, max_retries=1)
-        ep = Agent(backend, mode="passive").run(image=_tiny())
+        ep = Agent(backend, mode="passive", require_face=False).run(image=_tiny())
     assert ep.answer.status == "ok" and ep.turns[0].attempts == 2
 
 
 def test_slow_responses_within_the_timeout_are_fine_and_run_concurrently():
     with FakeOpenAIServer(latency=0.2) as srv:
         backend = _backend(srv, concurrency=4, timeout=5)
-        eps = Agent(backend, mode="passive").run_batch(
+        eps = Agent(backend, mode="passive", require_face=False).run_batch(
             [AgentInput(image=_tiny(), name=str(i)) for i in range(8)]
         )
         backend.close()
@@ -144,7 +146,7 @@ def test_connection_refused_is_an_error_not_a_crash():
     url = srv.base_url
     srv.stop()
     backend = create_backend("openai", base_url=url, max_retries=1, backoff=0.0, timeout=1)
-    ep = Agent(backend, mode="passive").run(image=_tiny())
+    ep = Agent(backend, mode="passive", require_face=False).run(image=_tiny())
     assert ep.answer.status == "failed" and "failed" in ep.error
 
 

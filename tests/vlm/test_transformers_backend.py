@@ -39,7 +39,7 @@ def test_qwen3_tool_branch_zoom_reaches_next_turn(qwen3, small_image):
     assert qwen3.coordinates == "relative-1000" and qwen3.template_source == "model"
     replies = [tool_call("zoom", box=[0, 0, 500, 500]), ANSWER]
     with ScriptedGeneration(qwen3.model, qwen3.processor, replies) as script:
-        ep = Agent(qwen3, tools=SMALL).run(small_image)
+        ep = Agent(qwen3, tools=SMALL, require_face=False).run(small_image)
     assert [c["images"] for c in script.calls] == [1, 2]  # the processor got the zoom in turn 2
     assert script.calls[0]["stop_strings"] == ["</tool_call>"]
     assert script.calls[1]["prompt_len"] > script.calls[0]["prompt_len"]
@@ -53,7 +53,7 @@ def test_qwen3_prompt_renders_tools_and_tool_results(qwen3, small_image):
     with ScriptedGeneration(
         qwen3.model, qwen3.processor, [tool_call("zoom", box=[0, 0, 300, 300]), ANSWER]
     ):
-        ep = Agent(qwen3, tools=SMALL).run(small_image)
+        ep = Agent(qwen3, tools=SMALL, require_face=False).run(small_image)
     from facscope.vlm.backends.base import GenerationRequest
 
     text = qwen3.render(
@@ -82,7 +82,7 @@ def test_qwen25_gets_the_tool_template_and_resized_coordinates(qwen25_dir, small
     assert backend.coordinates == "resized" and backend.model_size((64, 48)) == (56, 56)
     replies = [tool_call("zoom", box=[0, 0, 28, 28]), ANSWER]
     with ScriptedGeneration(backend.model, backend.processor, replies) as script:
-        ep = Agent(backend, tools=SMALL).run(small_image)
+        ep = Agent(backend, tools=SMALL, require_face=False).run(small_image)
     assert [c["images"] for c in script.calls] == [1, 2]
     assert ep.records[0].data["box"] == [0.0, 0.0, 32.0, 24.0]  # 28/56 of 64×48
     assert (
@@ -99,14 +99,16 @@ def test_batched_generation(qwen3, small_image):
     ]
     replies = [tool_call("zoom", box=[0, 0, 400, 400]), ANSWER, ANSWER]
     with ScriptedGeneration(qwen3.model, qwen3.processor, replies) as script:
-        eps = Agent(qwen3, tools=SMALL).run_batch(items)
+        eps = Agent(qwen3, tools=SMALL, require_face=False).run_batch(items)
     assert [c["batch"] for c in script.calls] == [2, 1]
     assert [c["images"] for c in script.calls] == [2, 2]  # two inputs; then one input + its zoom
     assert [len(e.turns) for e in eps] == [2, 1] and all(e.answer.status == "ok" for e in eps)
 
 
 def test_real_random_generation_ends_in_a_recorded_failure(qwen3, small_image):
-    ep = Agent(qwen3, tools=SMALL, max_new_tokens=4, max_turns=2).run(small_image)
+    ep = Agent(qwen3, tools=SMALL, max_new_tokens=4, max_turns=2, require_face=False).run(
+        small_image
+    )
     assert ep.answer.status == "failed" and ep.error is None
     assert ep.turns and all(t.seconds > 0 for t in ep.turns)
 

@@ -12,6 +12,11 @@ Emotion metrics are over a fixed class list (``FER7`` for still-image FER, ``ME7
 micro-expressions): a failed answer, or an answer outside the list, counts as wrong for its true
 class and as a prediction of no class (it is a false negative, never a false positive).
 Samples whose label is outside the list are not scored.
+
+A sample where no face is found (status ``no_face``: the model is not asked) is a failed item,
+not a prediction: it counts as wrong for its true class like a failed answer (so accuracy is
+over every scored sample, never inflated by dropping the hard ones), is never a prediction of a
+class, and is counted on its own under ``no_face`` (with ``face_found_rate``).
 """
 
 from __future__ import annotations
@@ -267,6 +272,8 @@ def summarize(
         "failed": statuses.get("failed", 0),
         "top_failures": reasons.most_common(5),
     }
+    metrics["no_face"] = statuses.get("no_face", 0)
+    metrics["face_found_rate"] = 1 - metrics["no_face"] / len(records) if records else None
     metrics["zoom_rate"] = (
         float(np.mean([(r.get("zooms") or 0) > 0 for r in records])) if records else None
     )

@@ -56,6 +56,9 @@ class AgentConfig:
             requires); False reads a bare JSON object as a repair.
         final_turn_notice: tell the model on its last turn to answer now.
         tools: options of the face tools (``max_zooms`` above overrides its own).
+        require_face: when the detector finds no plausible face, end the episode before the
+            model is asked, with the status ``no_face`` and no emotion or AUs (False lets the
+            model judge the whole image, as an ablation).
     """
 
     mode: str = "active"
@@ -67,6 +70,7 @@ class AgentConfig:
     require_answer_tags: bool = True
     final_turn_notice: bool = True
     tools: ToolsConfig = field(default_factory=ToolsConfig)
+    require_face: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -88,7 +92,12 @@ class AgentConfig:
 
 @dataclass(frozen=True)
 class AgentInput:
-    """One thing to analyse: an image, or a clip (onset→apex) — plus labels kept in the trace."""
+    """One thing to analyse: an image, or a clip (onset→apex) — plus labels kept in the trace.
+
+    ``detections`` (the image's screened faces, :func:`facscope.face.plausibility.find_faces`)
+    and ``focus`` (the index of the one face to analyse) come from
+    :func:`facscope.agent.analysis.analyze`, which runs one episode per face.
+    """
 
     image: Any = None
     clip: Any = None
@@ -96,6 +105,8 @@ class AgentInput:
     apex: int | None = None
     name: str = ""
     labels: dict[str, Any] = field(default_factory=dict)
+    detections: Any = None
+    focus: int | None = None
 
 
 class _State:
@@ -104,7 +115,14 @@ class _State:
     def __init__(self, item: AgentInput, agent: Agent) -> None:
         cfg = agent.config
         self.tools = FaceTools(replace(cfg.tools, max_zooms=cfg.max_zooms, coords="pixels"))
-        self.tools.reset(item.image, clip=item.clip, onset=item.onset, apex=item.apex)
+        self.tools.reset(
+            item.image,
+            clip=item.clip,
+            onset=item.onset,
+            apex=item.apex,
+            detections=item.detections,
+            focus=item.focus,
+        )
         image = self.tools.image
         h, w = image.shape[:2]
         system = agent.backend.coordinates
@@ -125,7 +143,9 @@ class _State:
         self.noticed = False
         active = cfg.mode == "active"
         self.schemas = _schemas(self.tools) if active else []
-        shown = image if active else _passive_view(image, cfg.tools)
+        faces = self.tools._ensure_faces() if cfg.require_face or not active else None
+        self.episode.face = _face_info(self.tools)
+        shown = image if active else _passive_view(image, faces, cfg.tools)
         system = system_prompt(
             tools=active,
             clip=self.tools.is_clip,
@@ -149,6 +169,17 @@ class _State:
             },
         ]
         self.episode.messages = self.messages
+        if cfg.require_face and not faces:
+            self.episode.no_face = True
+            rejected = len(self.tools.detections.rejected) if self.tools.detections else 0
+            note = f"; {rejected} detection(s) rejected as not a face" if rejected else ""
+            self.finish(
+                ParsedAnswer(
+                    status="failed",
+                    reason=f"no face found (detector {cfg.tools.detector}{note})",
+                ),
+                "no_face",
+            )
 
     def finish(self, answer: ParsedAnswer, reason: str) -> None:
         self.episode.answer = answer
@@ -172,14 +203,30 @@ def _schemas(tools: FaceTools) -> list[dict[str, Any]]:
 _SCHEMA_CACHE: dict[tuple[type, tuple[str, ...]], list[dict[str, Any]]] = {}
 
 
-def _passive_view(image: np.ndarray, cfg: ToolsConfig) -> np.ndarray:
-    """The aligned largest face (the whole image when no face is found)."""
-    from facscope.face import align_face, detect_faces
+def _passive_view(image: np.ndarray, faces: list[Any] | None, cfg: ToolsConfig) -> np.ndarray:
+    """The aligned first face of the tools (the whole image when no face is found)."""
+    from facscope.face import align_face
 
-    faces = detect_faces(image, detector=cfg.detector)
     if not faces:
         return image
     return align_face(image, faces[0], size=cfg.aligned_size).image
+
+
+def _face_info(tools: FaceTools) -> dict[str, Any]:
+    """What the episode records about its face: the count, the one analysed, its doubts."""
+    d = tools.detections
+    if d is None:
+        return {}
+    index = tools.focus if tools.focus is not None else (0 if d.kept else None)
+    info: dict[str, Any] = {
+        "faces_found": len(d.kept),
+        "rejected": len(d.rejected),
+        "detector": d.detector,
+        "index": index,
+    }
+    if index is not None:
+        info.update(d.kept[index].to_dict())
+    return info
 
 
 def _close_tool_call(text: str) -> str:

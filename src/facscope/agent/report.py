@@ -73,6 +73,7 @@ body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0
 h1{font-size:1.4em} h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
 .answer{background:#f4f8ff;border:1px solid #b8cff5;padding:.8em 1em;border-radius:6px}
 .failed{background:#fff4f4;border-color:#f0b8b8}
+.face{border-top:2px solid #888;margin-top:2em}
 pre{white-space:pre-wrap;background:#f7f7f7;padding:.6em;border-radius:4px;font-size:.9em}
 .turn{border-left:3px solid #ccc;padding-left:1em;margin:1em 0}
 .tool{margin:.5em 0 .5em 1em} .err{color:#b00}
@@ -95,47 +96,70 @@ def _au_list(aus: list[int] | None) -> str:
     )
 
 
-def render_report(episode: Episode, *, title: str | None = None) -> str:
-    """The report as one HTML string."""
-    trace = episode.to_dict()
-    a = trace["answer"]
-    s = trace["summary"]
-    name = title or episode.name or "facscope agent"
-    images = episode.images()
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{_esc(name)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{_esc(name)}</h1>",
-        f"<p>Backend: <b>{_esc(trace['backend'].get('name'))}</b>"
-        + (f" ({_esc(trace['backend'].get('model'))})" if trace["backend"].get("model") else "")
-        + f" · mode {_esc(episode.mode)} · {s['turns']} turn(s), {s['tool_calls']} tool call(s), "
-        f"{s['zooms']} zoom(s), {s['tool_errors']} failed call(s) · {s['seconds']:.2f} s</p>",
-    ]
+def _thumbs() -> Any:
+    """A data-URL maker for the 260-px pictures of one report: JPEG (a PNG with ``optimize``
+    costs ~75 ms a picture), each picture encoded once however often it is shown."""
+    cache: dict[int, tuple[Any, str]] = {}
+
+    def url(image: Any) -> str:
+        hit = cache.get(id(image))
+        if hit is None or hit[0] is not image:
+            hit = cache[id(image)] = (image, data_url(image, max_side=260, fmt="jpeg"))
+        return hit[1]
+
+    return url
+
+
+def _answer_box(episode: Episode, a: dict[str, Any]) -> str:
+    if episode.no_face:
+        return (
+            "<div class='answer failed noface'><b>No face found.</b> Nothing was analysed, so no "
+            f"emotion or AUs are given ({_esc(a.get('reason'))}).</div>"
+        )
     cls = "answer failed" if a["status"] == "failed" else "answer"
     basis = f" ({_esc(a['au_basis'])})" if a.get("au_basis") else ""
-    parts.append(
+    doubts = episode.face.get("doubts")
+    return (
         f"<div class='{cls}'><b>Emotion:</b> {_esc(a['emotion'])}<br><b>AUs{basis}:</b> "
         f"{_esc(_au_list(a['aus']))}<br><b>Parse status:</b> {_esc(a['status'])}"
         + (f" — {_esc(a['reason'])}" if a.get("reason") else "")
         + (f" (repairs: {_esc(', '.join(a['repairs']))})" if a.get("repairs") else "")
+        + (f"<br><b>Doubtful detection:</b> {_esc(', '.join(doubts))}" if doubts else "")
         + "</div>"
     )
+
+
+def _episode_parts(episode: Episode, trace: dict[str, Any], heading: str = "h2") -> list[str]:
+    """The answer, the images the agent saw, its reasoning turn by turn and the timings."""
+    a = trace["answer"]
+    parts = [_answer_box(episode, a)]
     labels = {k: v for k, v in episode.labels.items() if isinstance(v, (str, int, float, list))}
     if labels:
         parts.append(f"<p>Labels: {_esc(labels)}</p>")
-    parts.append("<h2>What the agent looked at</h2>")
+    images = episode.images()
+    parts.append(f"<{heading}>What the agent looked at</{heading}>")
     parts.append(
         f"<img class='main' alt='input with boxes' src='{data_url(annotate_input(episode), max_side=900, fmt='jpeg')}'>"
     )
     parts.append("<div>")
+    thumb = _thumbs()
     for i, t in enumerate(images):
         box = "" if t.box is None else " box [" + ", ".join(f"{v:.0f}" for v in t.box) + "]"
         parts.append(
-            f"<figure><img alt='{_esc(t.role)}' src='{data_url(t.image, max_side=260)}'>"
+            f"<figure><img alt='{_esc(t.role)}' src='{thumb(t.image)}'>"
             f"<figcaption>#{i} {_esc(t.role)}: {_esc(t.label)}{_esc(box)}</figcaption></figure>"
         )
-    parts.append("</div><h2>Reasoning, turn by turn</h2>")
+    parts.append(f"</div><{heading}>Reasoning, turn by turn</{heading}>")
+    parts += _turn_parts(episode, images, thumb)
+    parts += _timing_parts(episode, heading)
+    return parts
+
+
+def _turn_parts(episode: Episode, images: list[Any], thumb: Any) -> list[str]:
+    parts = []
     by_record = {r: i for i, t in enumerate(images) if (r := t.record) is not None}
+    if not episode.turns:
+        parts.append("<p>No model turn: the episode ended before the model was asked.</p>")
     for turn in episode.turns:
         parts.append(
             f"<div class='turn'><b>Turn {turn.index + 1}</b> ({turn.kind}, {turn.seconds:.2f} s)"
@@ -152,12 +176,14 @@ def render_report(episode: Episode, *, title: str | None = None) -> str:
             )
             parts.append(f"<pre{status}>{_esc(r.text)}</pre>")
             if k in by_record:
-                parts.append(
-                    f"<img alt='{_esc(r.name)} result' src='{data_url(r.images[0], max_side=260)}'>"
-                )
+                parts.append(f"<img alt='{_esc(r.name)} result' src='{thumb(r.images[0])}'>")
             parts.append("</div>")
         parts.append("</div>")
-    parts.append("<h2>Timings</h2><table><tr><th>step</th><th>seconds</th></tr>")
+    return parts
+
+
+def _timing_parts(episode: Episode, heading: str) -> list[str]:
+    parts = [f"<{heading}>Timings</{heading}><table><tr><th>step</th><th>seconds</th></tr>"]
     for turn in episode.turns:
         parts.append(
             f"<tr><td>turn {turn.index + 1} generation</td><td>{turn.seconds:.3f}</td></tr>"
@@ -166,6 +192,33 @@ def render_report(episode: Episode, *, title: str | None = None) -> str:
             r = episode.records[k]
             parts.append(f"<tr><td>&nbsp;&nbsp;{_esc(r.name)}</td><td>{r.seconds:.3f}</td></tr>")
     parts.append(f"<tr><th>total</th><th>{episode.seconds:.3f}</th></tr></table>")
+    return parts
+
+
+def _head(title: str) -> list[str]:
+    return [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{_esc(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{_esc(title)}</h1>",
+    ]
+
+
+def _backend_line(episode: Episode, trace: dict[str, Any]) -> str:
+    s = trace["summary"]
+    return (
+        f"<p>Backend: <b>{_esc(trace['backend'].get('name'))}</b>"
+        + (f" ({_esc(trace['backend'].get('model'))})" if trace["backend"].get("model") else "")
+        + f" · mode {_esc(episode.mode)} · {s['turns']} turn(s), {s['tool_calls']} tool call(s), "
+        f"{s['zooms']} zoom(s), {s['tool_errors']} failed call(s) · {s['seconds']:.2f} s</p>"
+    )
+
+
+def render_report(episode: Episode, *, title: str | None = None) -> str:
+    """The report of one episode as one HTML string."""
+    trace = episode.to_dict()
+    parts = _head(title or episode.name or "facscope agent")
+    parts.append(_backend_line(episode, trace))
+    parts += _episode_parts(episode, trace)
     parts.append("</body></html>")
     return "\n".join(parts)
 

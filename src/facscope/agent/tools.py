@@ -36,6 +36,7 @@ from facscope.agent.inputs import (
 )
 from facscope.agent.tool_records import Blocks, ToolError, ToolRecord, error_blocks, recorded_tool
 from facscope.errors import ConfigError
+from facscope.face.detect import detector_options
 from facscope.face.regions import REGION_NAMES
 
 __all__ = [
@@ -66,9 +67,15 @@ class ToolsConfig:
         min_scale / max_scale: allowed range of the zoom ``scale`` argument.
         coords: how the model writes boxes (see :class:`facscope.agent.coords.BoxFrame`).
         model_size: the image size the model sees, for ``coords="resized"``.
+        detector_model: a model file for detectors that take one (``yunet``; a cascade file
+            for ``haar``), see :func:`facscope.face.detect.detector_options`.
+        check_faces: screen detections with :mod:`facscope.face.plausibility` (implausible
+            ones are rejected and listed as such).
     """
 
     detector: str = "mtcnn"
+    detector_model: str | None = None
+    check_faces: bool = True
     view_size: int = 224
     aligned_size: int = 256
     max_zooms: int = 4
@@ -113,6 +120,8 @@ class FaceTools:
 
     def _clear(self) -> None:
         self.faces: list[Any] | None = None
+        self.detections: Any = None
+        self.focus: int | None = None
         self.aligned: Any = None
         self.aligned_index: int | None = None
         self.records = []
@@ -126,6 +135,8 @@ class FaceTools:
         clip: Any = None,
         onset: int | None = None,
         apex: int | None = None,
+        detections: Any = None,
+        focus: int | None = None,
         **labels: Any,
     ) -> str | None:
         """Load a new image (or clip) and forget everything derived from the previous one.
@@ -137,6 +148,10 @@ class FaceTools:
                 the model is shown the apex frame and ``motion_map`` becomes available.
             onset / apex: frame numbers of a ``Clip`` (positions for a frame sequence); default
                 first and middle frame.
+            detections: the image's :class:`facscope.face.plausibility.Detections`, when
+                already found (``detect_faces`` then reports them instead of detecting again).
+            focus: with ``detections``, the index of the one face this episode is about: the
+                tools then offer only that face (as face 0).
             **labels: anything else of the row (``aus``, ``emotion``, …), kept in ``labels``.
 
         Returns:
@@ -157,6 +172,14 @@ class FaceTools:
             system=self.config.coords, image_size=(w, h), model_size=self.config.model_size
         )
         self._clear()
+        if detections is not None:
+            self.detections = detections
+            faces = list(detections.faces)
+            if focus is not None:
+                if not 0 <= focus < len(faces):
+                    raise ConfigError(f"focus face {focus} is not among the {len(faces)} face(s)")
+                faces, self.focus = [faces[focus]], int(focus)
+            self.faces = faces
         return None
 
     @property
@@ -183,10 +206,36 @@ class FaceTools:
 
     def _ensure_faces(self) -> list[Any]:
         if self.faces is None:
-            from facscope.face import detect_faces
+            from facscope.face.plausibility import find_faces
 
-            self.faces = detect_faces(self._require_image(), detector=self.config.detector)
+            self.detections = find_faces(
+                self._require_image(),
+                detector=self.config.detector,
+                check=self.config.check_faces,
+                **detector_options(self.config.detector, self.config.detector_model),
+            )
+            self.faces = self.detections.faces
         return self.faces
+
+    def _face_notes(self) -> tuple[list[str], list[str], dict[str, Any]]:
+        """The doubts per listed face, lines about rejected detections, and their data."""
+        d = self.detections
+        if d is None:
+            return [""] * len(self.faces or []), [], {}
+        kept = d.kept if self.focus is None else [d.kept[self.focus]]
+        doubts = [f" (doubtful: {', '.join(c.doubts)})" if c.doubts else "" for c in kept]
+        lines = [
+            f"Rejected as not a face: box {self._box_text(c.face.box.to_list(None))} — "
+            + "; ".join(c.problems)
+            for c in d.rejected
+        ]
+        data = {
+            "doubts": [list(c.doubts) for c in kept],
+            "rejected": [c.to_dict() for c in d.rejected],
+            "faces_in_image": len(d.kept),
+            "focus": self.focus,
+        }
+        return doubts, lines, data
 
     def _ensure_aligned(self) -> tuple[Any, str]:
         if self.aligned is not None:
@@ -220,14 +269,29 @@ class FaceTools:
             A text list of faces with boxes in the image's coordinates.
         """
         faces = self._ensure_faces()
-        data = {"faces": [f.to_dict() for f in faces]}
+        doubts, rejected, notes = self._face_notes()
+        data = {"faces": [f.to_dict() for f in faces], **notes}
         if not faces:
-            return "No face found in the image. You can still zoom into a box.", data, []
-        lines = [f"Found {len(faces)} face(s), largest first:"]
+            return (
+                "\n".join(
+                    ["No face found in the image. You can still zoom into a box.", *rejected]
+                ),
+                data,
+                [],
+            )
+        if self.focus is None:
+            lines = [f"Found {len(faces)} face(s), largest first:"]
+        else:
+            lines = [
+                f"This analysis is about one face (face {self.focus} of "
+                f"{notes['faces_in_image']} in the image), listed here as face 0:"
+            ]
         for i, f in enumerate(faces):
             lines.append(
                 f"[{i}] box {self._box_text(f.box.to_list(None))}, confidence {f.score:.2f}"
+                + doubts[i]
             )
+        lines += rejected
         lines.append("Next: align_face(face_index=0) to get an upright, standard-size view.")
         return "\n".join(lines), data, []
 

@@ -97,6 +97,10 @@ class Episode:
     started: float = field(default_factory=time.perf_counter)
     seconds: float = 0.0
     config: dict[str, Any] = field(default_factory=dict)
+    #: the face the episode is about: ``faces_found``, ``rejected``, ``index``, ``box``,
+    #: ``score``, ``landmarks``, ``doubts`` (empty when detection did not run)
+    face: dict[str, Any] = field(default_factory=dict)
+    no_face: bool = False
 
     # ------------------------------------------------------------------ counters
 
@@ -150,13 +154,30 @@ class Episode:
                 )
         return out
 
+    @property
+    def status(self) -> str:
+        """``no_face`` (nothing was analysed), else the answer's ``ok``/``repaired``/``failed``."""
+        if self.no_face:
+            return "no_face"
+        return "failed" if self.answer is None else self.answer.status
+
+    @property
+    def probabilities(self) -> dict[str, float] | None:
+        """The class probabilities behind the answer, when the backend reported them."""
+        for turn in reversed(self.turns):
+            probs = turn.info.get("probabilities") if turn.kind == "answer" else None
+            if probs:
+                return {k: round(float(v), 4) for k, v in probs.items()}
+        return None
+
     def summary(self) -> dict[str, Any]:
         """The per-sample numbers evaluation keeps."""
         a = self.answer
+        f = self.face
         return {
             "emotion": None if a is None else a.emotion,
             "aus": None if a is None or a.aus is None else list(a.aus),
-            "status": "failed" if a is None else a.status,
+            "status": self.status,
             "reason": None if a is None else a.reason,
             "au_basis": None if a is None else a.au_basis,
             "turns": len(self.turns),
@@ -168,6 +189,12 @@ class Episode:
             "seconds": round(self.seconds, 6),
             "generation_seconds": round(self.generation_seconds, 6),
             "tool_seconds": round(self.tool_seconds, 6),
+            "probabilities": self.probabilities,
+            "faces_found": f.get("faces_found"),
+            "face": f.get("index"),
+            "box": f.get("box"),
+            "score": f.get("score"),
+            "doubts": f.get("doubts"),
         }
 
     def to_dict(self, image_files: list[str] | None = None) -> dict[str, Any]:
@@ -187,6 +214,7 @@ class Episode:
             "answer": answer,
             "labels": self.labels,
             "summary": self.summary(),
+            "face": self.face,
             "turns": [t.to_dict() for t in self.turns],
             "tool_records": [r.to_dict() for r in self.records],
             "images": [t.to_dict(i, files[i]) for i, t in enumerate(images)],

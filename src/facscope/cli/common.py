@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import click
 import numpy as np
 
-from facscope.errors import ConfigError, FaceNotFoundError
+from facscope.errors import ConfigError, FaceNotFoundError, InputFileError
 from facscope.types import Face
 
 #: A click decorator (``click.option(...)``, ``click.argument(...)``).
@@ -116,3 +117,80 @@ def parse_key_values(pairs: tuple[str, ...] | list[str], option: str = "-O") -> 
                 raise ConfigError(f"{option} {pair!r}: {p!r} is set both as a value and a mapping")
         node[leaf] = value
     return out
+
+
+INPUTS_ARG = click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
+DETECTOR_MODEL_OPT = click.option(
+    "--detector-model",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Model file of a detector that takes one: a YuNet .onnx for --detector yunet "
+    "(e.g. face_detection_yunet_2023mar.onnx), a cascade .xml for haar.",
+)
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+def _folder_images(folder: Path) -> list[Path]:
+    from facscope.io import IMAGE_SUFFIXES
+
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    )
+
+
+def expand_inputs(paths: Sequence[Path]) -> list[Path]:
+    """Files named on the command line: a folder gives its images (sorted by name), a quoted
+    glob pattern (``'photos/*.jpg'``) its matches; a missing path is one clear error."""
+    import glob
+
+    out: list[Path] = []
+    for p in paths:
+        if not p.exists() and _GLOB_CHARS.search(str(p)):
+            matches = sorted(Path(m) for m in glob.glob(str(p), recursive=True))
+            if not matches:
+                raise InputFileError(f"{p}: the pattern matches no file")
+            out += [m for m in matches if m.is_file()]
+        elif p.is_dir():
+            out += _folder_images(p)
+        elif p.exists():
+            out.append(p)
+        else:
+            raise InputFileError(f"{p}: no such file or folder; check the path")
+    return list(dict.fromkeys(out))
+
+
+def frame_folder_rule(folder: Path) -> str | None:
+    """Why ``folder`` reads as one clip's frames, or None when it is a set of photos.
+
+    The rule: at least 2 images, every name is one shared prefix and suffix around a frame
+    number (the last integer group, :func:`facscope.io.frame_number`: ``img1.jpg`` …
+    ``img30.jpg``, ``frame_0001.png`` …), the numbers run without a gap
+    (:func:`facscope.io.frame_gaps`), and every image has the same pixel size.
+    """
+    from PIL import Image
+
+    from facscope.io import _LAST_INT, frame_gaps
+
+    files = _folder_images(folder)
+    if len(files) < 2:
+        return None
+    parts = []
+    for f in files:
+        m = list(_LAST_INT.finditer(f.stem))
+        if not m:
+            return None
+        last = m[-1]
+        parts.append((f.stem[: last.start()], f.stem[last.end():] + f.suffix.lower(), int(last.group(1))))  # fmt: skip
+    if len({(a, b) for a, b, _ in parts}) != 1:
+        return None
+    numbers = sorted(n for _, _, n in parts)
+    if len(set(numbers)) != len(numbers) or frame_gaps(numbers):
+        return None
+    sizes = set()
+    for f in files:
+        with Image.open(f) as im:
+            sizes.add(im.size)
+    if len(sizes) != 1:
+        return None
+    return f"{len(files)} numbered frames {files[0].name} … {files[-1].name} of one size"

@@ -83,7 +83,7 @@ def agent_cmd(data: str, root: Path, limit: int | None, out_dir: Path | None, co
         )  # fmt: skip
     finally:
         backend.close()
-    keys = ("n", "scored", "accuracy", "macro_f1", "zoom_rate", "errors")
+    keys = ("n", "scored", "accuracy", "macro_f1", "zoom_rate", "errors", "no_face")
     click.echo(json.dumps({k: metrics.get(k) for k in keys} | {
         "au_f1": (metrics.get("au_f1") or {}).get("mean"),
         "parse": {k: metrics["parse"][k] for k in ("ok", "repaired", "failed")},

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from facscope.cli.common import (
+    DETECTOR_MODEL_OPT,
     DETECTOR_OPT,
     IMAGE_ARG,
     default_output,
@@ -16,16 +18,43 @@ from facscope.cli.common import (
 )
 
 FACE_OPT = click.option(
-    "--face", "which", default="largest", show_default=True, help="'largest' or a face index."
-)
+    "--face", "which", default="largest", show_default=True,
+    help="'largest', a face index, or 'all' (one output per face, named <output>_face<i>).",
+)  # fmt: skip
 OUT_OPT = click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Output PNG/JPG path."
 )
 
 
+def _find(rgb: Any, detector: str, model: Path | None, check: bool) -> Any:
+    from facscope.face.detect import detector_options
+    from facscope.face.plausibility import find_faces
+
+    options = detector_options(detector, None if model is None else str(model))
+    return find_faces(rgb, detector=detector, check=check, **options)
+
+
+def _faces(image: Path | None, which: str, detector: str, model: Path | None) -> tuple[Any, str, list[tuple[int, Any]]]:  # fmt: skip
+    """The image, its name and the chosen ``(index, face)`` pairs (screened detections)."""
+    from facscope.agent.analysis import select_faces
+
+    rgb, name = load_input_image(image)
+    faces = _find(rgb, detector, model, True).faces
+    pick_face(faces, "largest", name)  # no face: one clear error
+    return rgb, name, [(i, faces[i]) for i in select_faces(len(faces), which, name)]
+
+
+def _output_for(output: Path, index: int, several: bool) -> Path:
+    return output.with_name(f"{output.stem}_face{index}{output.suffix}") if several else output
+
+
 @click.command()
 @IMAGE_ARG
 @DETECTOR_OPT
+@DETECTOR_MODEL_OPT
+@click.option("--face", "which", default="all", show_default=True,
+              help="Faces to list: all, largest, or an index (0 = largest).")  # fmt: skip
+@click.option("--no-check", is_flag=True, help="Keep detections that fail the face checks.")
 @click.option("--json", "as_json", is_flag=True, help="Print faces as JSON.")
 @click.option(
     "-o",
@@ -33,33 +62,40 @@ OUT_OPT = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also save a picture of the detections.",
 )
-def detect(image: Path | None, detector: str, as_json: bool, output: Path | None) -> None:
-    """Detect faces: box, score and five landmarks (largest face first)."""
-    from facscope.face import detect_faces
+def detect(image: Path | None, detector: str, detector_model: Path | None, which: str,
+           no_check: bool, as_json: bool, output: Path | None) -> None:  # fmt: skip
+    """Detect faces: box, score, five landmarks and doubts (largest face first); detections
+    that fail the face checks (facscope.face.plausibility) are listed as rejected."""
+    from facscope.agent.analysis import select_faces
 
     rgb, name = load_input_image(image)
-    faces = detect_faces(rgb, detector=detector)
+    found = _find(rgb, detector, detector_model, not no_check)
+    chosen = [found.kept[i] for i in select_faces(len(found.kept), which, name)]
     if output is not None:
         from facscope.face.draw import draw_faces
         from facscope.io import save_image
 
-        save_image(output, draw_faces(rgb, faces))
+        save_image(output, draw_faces(rgb, [c.face for c in chosen]))
     if as_json:
-        echo_json(
-            {
-                "image": name,
-                "width": rgb.shape[1],
-                "height": rgb.shape[0],
-                "faces": [f.to_dict() for f in faces],
-            }
-        )
+        echo_json({"image": name, "width": rgb.shape[1], "height": rgb.shape[0],
+                   "count": len(found.kept), "faces": [c.to_dict() for c in chosen],
+                   "rejected": [c.to_dict() for c in found.rejected]})  # fmt: skip
         return
-    click.echo(f"{name}: {len(faces)} face(s)")
-    for i, f in enumerate(faces):
-        b = f.box
+    rejected = f", {len(found.rejected)} rejected" if found.rejected else ""
+    click.echo(f"{name}: {len(found.kept)} face(s){rejected}")
+    for i, c in enumerate(found.kept):
+        if c not in chosen:
+            continue
+        b, f = c.face.box, c.face
         lm = "no landmarks" if f.landmarks is None else "5 landmarks"
+        doubt = f" doubtful: {', '.join(c.doubts)}" if c.doubts else ""
         click.echo(
-            f"  [{i}] box=({b.x1:.0f}, {b.y1:.0f}, {b.x2:.0f}, {b.y2:.0f}) score={f.score:.3f} {lm}"
+            f"  [{i}] box=({b.x1:.0f}, {b.y1:.0f}, {b.x2:.0f}, {b.y2:.0f}) score={f.score:.3f} {lm}{doubt}"
+        )
+    for c in found.rejected:
+        b = c.face.box
+        click.echo(
+            f"  rejected box=({b.x1:.0f}, {b.y1:.0f}, {b.x2:.0f}, {b.y2:.0f}): {'; '.join(c.problems)}"
         )
 
 
@@ -71,15 +107,16 @@ def detect(image: Path | None, detector: str, as_json: bool, output: Path | None
 @click.option("--size", default=256, show_default=True, help="Side of the aligned face in pixels.")
 def align(image: Path | None, output: Path | None, which: str, detector: str, size: int) -> None:
     """Align a face to the canonical five-point template and save it."""
-    from facscope.face import align_face, detect_faces
+    from facscope.face import align_face
     from facscope.io import save_image
 
-    rgb, name = load_input_image(image)
-    face = pick_face(detect_faces(rgb, detector=detector), which, name)
-    aligned = align_face(rgb, face, size=size)
-    out = save_image(output or default_output(image, "aligned"), aligned.image)
-    note = " (approximate: the detector gave no landmarks)" if aligned.approximate else ""
-    click.echo(f"aligned face written to {out}{note}")
+    rgb, _, chosen = _faces(image, which, detector, None)
+    for i, face in chosen:
+        aligned = align_face(rgb, face, size=size)
+        dest = _output_for(output or default_output(image, "aligned"), i, len(chosen) > 1)
+        out = save_image(dest, aligned.image)
+        note = " (approximate: the detector gave no landmarks)" if aligned.approximate else ""
+        click.echo(f"aligned face {i} written to {out}{note}")
 
 
 @click.command()
@@ -89,16 +126,15 @@ def align(image: Path | None, output: Path | None, which: str, detector: str, si
 @DETECTOR_OPT
 def regions(image: Path | None, output: Path | None, which: str, detector: str) -> None:
     """Draw the canonical facial regions on the image."""
-    from facscope.face import align_face, detect_faces
+    from facscope.face import align_face
     from facscope.face.draw import draw_regions
     from facscope.io import save_image
 
-    rgb, name = load_input_image(image)
-    face = pick_face(detect_faces(rgb, detector=detector), which, name)
-    out = save_image(
-        output or default_output(image, "regions"), draw_regions(rgb, align_face(rgb, face))
-    )
-    click.echo(f"regions drawn on {out}")
+    rgb, _, chosen = _faces(image, which, detector, None)
+    for i, face in chosen:
+        dest = _output_for(output or default_output(image, "regions"), i, len(chosen) > 1)
+        out = save_image(dest, draw_regions(rgb, align_face(rgb, face)))
+        click.echo(f"regions of face {i} drawn on {out}")
 
 
 @click.command("zoom")

@@ -23,9 +23,11 @@ from facscope.types import BBox, Face, scale_translate
 
 __all__ = [
     "DETECTORS",
+    "MODEL_FILE_ARGS",
     "FaceDetector",
     "create_detector",
     "detect_faces",
+    "detector_options",
     "largest_face",
     "list_detectors",
 ]
@@ -179,12 +181,21 @@ class YuNetDetector:
 
         if model_path is None:
             raise ConfigError(
-                "the yunet detector needs model_path=<a local YuNet .onnx file>; nothing is downloaded"
+                "the yunet detector needs a local YuNet .onnx file: give --detector-model PATH "
+                "(model_path=PATH in Python), e.g. face_detection_yunet_2023mar.onnx from the "
+                "OpenCV model zoo; nothing is downloaded"
             )
         path = Path(model_path)
         if not path.is_file():
-            raise InputFileError(f"{path}: YuNet model file not found")
-        self._net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), float(min_score))
+            raise InputFileError(f"{path}: YuNet model file not found; check --detector-model")
+        try:
+            self._net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), float(min_score))
+        except cv2.error as exc:
+            first = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else "cv2.error"
+            raise InputFileError(
+                f"{path}: OpenCV cannot load it as a YuNet ONNX model ({first}); give the "
+                "face_detection_yunet .onnx file"
+            ) from None
 
     def detect(self, image: np.ndarray) -> list[Face]:
         import cv2
@@ -203,6 +214,25 @@ class YuNetDetector:
 
 def list_detectors() -> list[str]:
     return DETECTORS.names()
+
+
+#: The constructor argument of each detector that takes a model file (``--detector-model``).
+MODEL_FILE_ARGS = {"yunet": "model_path", "haar": "cascade"}
+
+
+def detector_options(name: str, model_file: str | os.PathLike[str] | None) -> dict[str, object]:
+    """The constructor options that give detector ``name`` the model file ``model_file``
+    (nothing when it is None). A detector with no model file argument is refused."""
+    if model_file is None:
+        return {}
+    arg = MODEL_FILE_ARGS.get(name.lower())
+    if arg is None:
+        takes = ", ".join(sorted(MODEL_FILE_ARGS))
+        raise ConfigError(
+            f"--detector-model: detector {name!r} takes no model file (only {takes} do); "
+            "drop the option or choose --detector yunet"
+        )
+    return {arg: str(model_file)}
 
 
 @functools.lru_cache(maxsize=8)

@@ -257,7 +257,8 @@ class ExpertBackend(Backend):
         if emotion not in _allowed(req):
             emotion = "neutral" if "neutral" in _allowed(req) else _allowed(req)[0]
         text = "\n".join(lines) + "\n" + format_answer(emotion, aus, au_basis=basis)
-        return text, {"classify_seconds": seconds}
+        probabilities = {k: float(v) for k, v in pred.probabilities.items()}
+        return text, {"classify_seconds": seconds, "probabilities": probabilities}
 
 
 def _allowed(req: GenerationRequest) -> list[str]:
