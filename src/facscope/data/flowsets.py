@@ -113,7 +113,9 @@ def read_flow(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = Non
     """
     p = Path(path)
     m = dict(meta or {})
-    fmt = flow_meta(m.get("flow_channels"), m.get("flow_order", "rgb"), m.get("flow_scale", "stored"))
+    fmt = flow_meta(
+        m.get("flow_channels"), m.get("flow_order", "rgb"), m.get("flow_scale", "stored")
+    )
     names = fmt["flow_channels"].split(",")
     if not p.is_file():
         raise InputFileError(f"{p}: no such flow file")
@@ -204,21 +206,26 @@ def flowfolds(
                 if f.suffix.lower() in suffixes and not f.name.startswith("."):
                     samples.append(
                         Sample(
-                            dataset=dataset, subject=subject, sample_id=f"{subject}/{f.stem}",
-                            flow=f, emotion=cdir.name, label=label, meta=dict(meta),
-                        )  # fmt: skip
+                            dataset=dataset,
+                            subject=subject,
+                            sample_id=f"{subject}/{f.stem}",
+                            flow=f,
+                            emotion=cdir.name,
+                            label=label,
+                            meta=dict(meta),
+                        )
                     )
         train = sdir / "u_train"
         if train.is_dir():
-            train_counts[subject] = sum(
-                1 for f in train.rglob("*") if f.suffix.lower() in suffixes
-            )
+            train_counts[subject] = sum(1 for f in train.rglob("*") if f.suffix.lower() in suffixes)
     _check_train_counts(samples, train_counts, base, strict)
     log = ProblemLog("flowfolds", strict=strict)
     classes = infer_classes(s.label for s in samples)
     log.warn()
     options = {"class_names": class_names, "sources": dict(rules), **meta}
-    return Dataset("flowfolds", base, samples, problems=log.problems, classes=classes, options=options)
+    return Dataset(
+        "flowfolds", base, samples, problems=log.problems, classes=classes, options=options
+    )
 
 
 def _class_name(folder: str, names: Mapping[str, str] | Sequence[str] | None) -> str:

@@ -47,7 +47,10 @@ class TrainConfig:
         emotion) or ``megc3``; classes: the class order (None: the dataset's own).
     Model:
         model: a registered model (``facscope mer list``); model_options: its options;
-        weights: a local checkpoint to start from; frames / size: clip frames and input side
+        weights: a local checkpoint to start from, or a per-fold pattern
+        (``ckpts/{subject}.pth``: ``{subject}``, ``{dataset}``, ``{group}`` name the fold's one
+        test subject, ``{fold}`` its index); eval_only: score those weights on their own test
+        folds without training (``facscope mer eval``); frames / size: clip frames and input side
         (None: the model's default; for flow models ``size`` is the flow stack side).
     Key frames (video models):
         sampling: a sampling strategy; window: its window in seconds (``apex_window``);
@@ -88,6 +91,7 @@ class TrainConfig:
     model: str = "ststnet"
     model_options: dict[str, Any] = field(default_factory=dict)
     weights: str | None = None
+    eval_only: bool = False
     frames: int | None = None
     size: int | None = None
 
@@ -173,6 +177,8 @@ class TrainConfig:
             raise ConfigError(f"cache_fps must be > 0 or unset; got {self.cache_fps}")
         if self.flow_size < 16:
             raise ConfigError(f"flow_size must be >= 16 pixels; got {self.flow_size}")
+        if self.eval_only and not self.weights:
+            raise ConfigError("eval_only scores given weights: set weights (a file or a pattern)")
         if self.classes is not None:
             object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
             if len(set(self.classes)) != len(self.classes) or len(self.classes) < 2:

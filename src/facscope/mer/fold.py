@@ -24,7 +24,13 @@ from facscope.io import write_json, write_text
 from facscope.mer.callbacks import FoldCallback, RunState, epoch_end, step_end
 from facscope.mer.checkpoint import CHECKPOINT, history_json, load_checkpoint, save_checkpoint
 from facscope.mer.config import TrainConfig
-from facscope.mer.prepare import FoldSplit, PreparedData, derive_seed, resolve_spec
+from facscope.mer.prepare import (
+    FoldSplit,
+    PreparedData,
+    derive_seed,
+    fold_weights,
+    resolve_spec,
+)
 
 __all__ = ["FoldRun", "evaluate", "run_fold"]
 
@@ -45,6 +51,10 @@ def run_fold(
     """Train, select and predict one fold; None when ``max_steps`` stopped the run."""
     write_split(config, data, fold, accelerator)
     run = FoldRun.build(config, data, fold, accelerator)
+    if config.eval_only:  # published weights: score them on their own test fold
+        preds = run.predict()
+        run.write_outputs(preds)
+        return preds
     run.restore(state)
     with run.epoch_bar(progress) as bar:
         for epoch in bar:
@@ -125,7 +135,8 @@ class FoldRun:
         k = len(data.classes)
         torch.manual_seed(derive_seed(config.seed, fold.index, INIT_STREAM))
         _, model_kw = resolve_spec(config)
-        model = create_model(config.model, k, weights=config.weights, **model_kw)
+        weights = fold_weights(config, data, fold)
+        model = create_model(config.model, k, weights=weights, **model_kw)
         y_train = data.labels[fold.train]
         loss_fn = create_imbalance(
             config.imbalance,
@@ -323,7 +334,11 @@ class FoldRun:
             write_json(
                 out / "selection.json",
                 {
-                    "rule": "val" if self.use_val else "last",
+                    "rule": "weights"
+                    if self.config.eval_only
+                    else "val"
+                    if self.use_val
+                    else "last",
                     "epoch": self.best["epoch"] if self.use_val else self.config.epochs - 1,
                     "val_uf1": self.best["score"] if self.use_val else None,
                 },

@@ -159,7 +159,6 @@ class CachedDataset(Dataset):
             x[0] = self._mirror(index) - x[0]
         return torch.from_numpy(np.ascontiguousarray(x))
 
-
     def _mirror(self, index: int) -> float:
         s = self.samples[index]
         if not s.is_flow:

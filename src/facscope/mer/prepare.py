@@ -21,6 +21,7 @@ __all__ = [
     "FoldSplit",
     "PreparedData",
     "derive_seed",
+    "fold_weights",
     "load_data",
     "make_folds",
     "prepare_data",
@@ -93,7 +94,9 @@ def prepare_data(
     readable = _reads(spec.kind)
     keep = [i for i, lab in enumerate(labels_all) if lab in index and readable(ds[i])]
     if len(keep) < len(ds):
-        warnings.warn(_left_out_message(ds, keep, classes, spec.kind), FacscopeDataWarning, stacklevel=2)
+        warnings.warn(
+            _left_out_message(ds, keep, classes, spec.kind), FacscopeDataWarning, stacklevel=2
+        )
     ds = ds[keep] if len(keep) < len(ds) else ds
     cspec = CacheSpec(
         root=config.cache_path,
@@ -193,3 +196,29 @@ def make_folds(config: TrainConfig, data: PreparedData) -> list[FoldSplit]:
     if not folds:
         raise ConfigError(f"protocol {config.protocol!r} gave no folds to run")
     return folds
+
+
+def fold_weights(config: TrainConfig, data: PreparedData, fold: FoldSplit) -> str | None:
+    """The fold's checkpoint: ``weights`` itself, or its pattern filled in with the fold's test
+    subject (``{subject}``, ``{dataset}``, ``{group}``) and index (``{fold}``)."""
+    pattern = config.weights
+    if pattern is None or "{" not in pattern:
+        return pattern
+    groups = sorted({data.samples[i].group for i in fold.test})
+    needs_subject = any(f"{{{k}}}" in pattern for k in ("subject", "dataset", "group"))
+    if needs_subject and len(groups) != 1:
+        raise ConfigError(
+            f"weights pattern {pattern!r} names the fold's test subject, but fold {fold.index} "
+            f"tests {len(groups)} subjects; use {{fold}} or a leave-one-subject-out protocol"
+        )
+    first = data.samples[int(fold.test[0])] if len(fold.test) else None
+    values = {"fold": fold.index, "group": groups[0] if groups else ""}
+    if first is not None:
+        values |= {"subject": first.subject, "dataset": first.dataset}
+    try:
+        return pattern.format(**values)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"weights pattern {pattern!r}: {exc}; use {{subject}}, {{dataset}}, {{group}} or "
+            "{fold}"
+        ) from None

@@ -202,11 +202,7 @@ def score(preds: Predictions, config: TrainConfig, *, input_kind: str = "clip") 
         "pooling": "pooled over test folds",
         "protocol": config.protocol,
         "protocol_options": dict(config.protocol_options),
-        "selection": (
-            f"best validation UF1 ({config.val_subjects:g} of training subjects)"
-            if config.selection == "val"
-            else f"fixed budget: last of {config.epochs} epochs"
-        ),
+        "selection": _selection_text(config),
         "seed": config.seed,
         "model": config.model,
         "sampling": config.sampling if input_kind == "clip" else "apex flow",
@@ -214,6 +210,14 @@ def score(preds: Predictions, config: TrainConfig, *, input_kind: str = "clip") 
         "classes": list(preds.classes),
         "support": {c: counts.get(c, 0) for c in preds.classes},
     }
+
+
+def _selection_text(config: TrainConfig) -> str:
+    if config.eval_only:
+        return f"given weights, not trained here ({config.weights})"
+    if config.selection == "val":
+        return f"best validation UF1 ({config.val_subjects:g} of training subjects)"
+    return f"fixed budget: last of {config.epochs} epochs"
 
 
 def save_report(
