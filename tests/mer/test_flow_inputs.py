@@ -97,7 +97,8 @@ def test_ststnet_trains_on_flow_pngs_under_loso_above_chance(flowset):
     root, manifest = flowset
     with warnings.catch_warnings():
         warnings.simplefilter("error", FacscopeDataWarning)  # clean data: no warning
-        result = train(_config(root, manifest, "ststnet"), progress=False)
+        cfg = _config(root, manifest, "ststnet", epochs=6, batch_size=32, lr=0.02)
+        result = train(cfg, progress=False)
     m = result.metrics
     assert m["folds"] == 21 and m["n"] == 126
     assert m["uf1"] > 0.6 and m["uar"] > 0.6  # chance is 1/3

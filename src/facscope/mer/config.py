@@ -71,7 +71,9 @@ class TrainConfig:
         mixed_precision (no/fp16/bf16; None: what ``accelerate launch``/``accelerate config``
         set, else no), cpu (force CPU), num_workers (DataLoader workers),
         folds (run only these fold indices; None: all), max_steps (stop the run after this
-        many optimiser steps in total, leaving its checkpoint: for interruption tests).
+        many optimiser steps in total, leaving its checkpoint: for interruption tests; a
+        batched step counts once for all its folds), batched_folds (train this many folds at
+        once as one stacked model, :mod:`facscope.mer.batched`; None: the per-fold loop).
     Cache:
         cache_dir (None: ``<output_dir>/cache``), face (``detect`` aligns on the onset frame,
         ``full`` resizes whole frames that are already face crops), detector, cache_fps
@@ -124,6 +126,7 @@ class TrainConfig:
     num_workers: int = 0
     folds: tuple[int, ...] | None = None
     max_steps: int | None = None
+    batched_folds: int | None = None
 
     cache_dir: str | None = None
     face: str = "detect"
@@ -157,7 +160,7 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "checkpoint_every"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} must be >= 1; got {getattr(self, name)}")
-        for name in ("frames", "size", "max_steps"):
+        for name in ("frames", "size", "max_steps", "batched_folds"):
             v = getattr(self, name)
             if v is not None and int(v) < 1:
                 raise ConfigError(f"{name} must be >= 1 or unset; got {v}")

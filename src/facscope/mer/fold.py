@@ -306,45 +306,61 @@ class FoldRun:
 
     def predict(self) -> Predictions:
         """The selected model's predictions of the test subjects, in dataset order."""
-        import torch
-
         if self.use_val and self.best["state"] is not None:
             self.accelerator.unwrap_model(self.model).load_state_dict(self.best["state"])
         loader = self.eval_loaders["test"]
         logits, idx = evaluate(self.model, loader, self.prepare, self.accelerator)
-        test = self.fold.test[idx]
-        samples = [self.data.samples[i] for i in test]
-        preds = Predictions(
-            classes=tuple(self.data.classes),
-            sample_ids=tuple(s.sample_id for s in samples),
-            datasets=tuple(s.dataset for s in samples),
-            subjects=tuple(s.subject for s in samples),
-            folds=np.full(len(test), self.fold.index, dtype=np.int64),
-            y_true=self.data.labels[test],
-            y_pred=logits.argmax(1).astype(np.int64),
-            probs=torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy(),
-        )
-        return _reorder(preds, np.argsort(test, kind="stable"))
+        return fold_predictions(self.data, self.fold.test[idx], logits, self.fold.index)
 
     def write_outputs(self, preds: Predictions) -> None:
         """Write ``history.json``, ``selection.json`` and ``predictions.csv``."""
-        out = fold_dir(self.config, self.fold)
-        if self.accelerator.is_main_process:
-            write_text(out / "history.json", history_json(self.history))
-            write_json(
-                out / "selection.json",
-                {
-                    "rule": "weights"
-                    if self.config.eval_only
-                    else "val"
-                    if self.use_val
-                    else "last",
-                    "epoch": self.best["epoch"] if self.use_val else self.config.epochs - 1,
-                    "val_uf1": self.best["score"] if self.use_val else None,
-                },
-            )
-            write_predictions(out / "predictions.csv", preds)
-        self.accelerator.wait_for_everyone()
+        write_fold_outputs(self.config, self.fold, self.history, self.best, preds, self.accelerator)
+
+
+def fold_predictions(
+    data: PreparedData, test: np.ndarray, logits: np.ndarray, fold: int
+) -> Predictions:
+    """A fold's predictions of dataset indices ``test`` from their logits, in dataset order."""
+    import torch
+
+    samples = [data.samples[i] for i in test]
+    preds = Predictions(
+        classes=tuple(data.classes),
+        sample_ids=tuple(s.sample_id for s in samples),
+        datasets=tuple(s.dataset for s in samples),
+        subjects=tuple(s.subject for s in samples),
+        folds=np.full(len(test), fold, dtype=np.int64),
+        y_true=data.labels[test],
+        y_pred=logits.argmax(1).astype(np.int64),
+        probs=torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy(),
+    )
+    return _reorder(preds, np.argsort(test, kind="stable"))
+
+
+def write_fold_outputs(
+    config: TrainConfig,
+    fold: FoldSplit,
+    history: list[dict[str, Any]],
+    best: dict[str, Any],
+    preds: Predictions,
+    accelerator: Any,
+) -> None:
+    """Write a fold's ``history.json``, ``selection.json`` and ``predictions.csv``."""
+    out = fold_dir(config, fold)
+    use_val = config.selection == "val"
+    if accelerator.is_main_process:
+        write_text(out / "history.json", history_json(history))
+        rule = "weights" if config.eval_only else "val" if use_val else "last"
+        write_json(
+            out / "selection.json",
+            {
+                "rule": rule,
+                "epoch": best["epoch"] if use_val else config.epochs - 1,
+                "val_uf1": best["score"] if use_val else None,
+            },
+        )
+        write_predictions(out / "predictions.csv", preds)
+    accelerator.wait_for_everyone()
 
 
 def _optimizer(config: TrainConfig, params: Any) -> Any:

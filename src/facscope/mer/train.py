@@ -129,17 +129,9 @@ def train(
         write_json(out / "cache_failures.json", list(data.skipped))
     warn_if_loading_starves(data.spec.kind, config.num_workers, acc.device.type)
     folds = make_folds(config, data)
-    parts: list[Predictions] = []
-    state = RunState()
-    for fold in folds:
-        pred_path = out / f"fold_{fold.index:02d}" / "predictions.csv"
-        if config.resume and pred_path.is_file():
-            parts.append(read_predictions(pred_path))
-            continue
-        preds = run_fold(config, data, fold, acc, state, progress=progress, callbacks=callbacks)
-        if preds is None:  # max_steps reached: stop, the checkpoint stays
-            return RunResult(out, {}, None, interrupted=True, skipped_samples=data.skipped)
-        parts.append(preds)
+    parts = run_folds(config, data, folds, acc, progress=progress, callbacks=callbacks)
+    if parts is None:  # max_steps reached: stop, the checkpoint stays
+        return RunResult(out, {}, None, interrupted=True, skipped_samples=data.skipped)
     pooled = Predictions.concat(parts)
     metrics = score(pooled, config, input_kind=data.spec.kind)
     metrics["runtime"] = {
@@ -158,6 +150,43 @@ def train(
     return RunResult(
         out, metrics, pooled, folds_run=tuple(f.index for f in folds), skipped_samples=data.skipped
     )
+
+
+def run_folds(
+    config: TrainConfig,
+    data: Any,
+    folds: Sequence[Any],
+    acc: Any,
+    *,
+    progress: bool,
+    callbacks: Sequence[FoldCallback],
+) -> list[Predictions] | None:
+    """Every fold's predictions in fold order: finished folds read back, the others trained
+    one by one or, with ``batched_folds``, together; None when ``max_steps`` stopped."""
+    out = Path(config.output_dir)
+    done: dict[int, Predictions] = {}
+    todo = []
+    for fold in folds:
+        pred_path = out / f"fold_{fold.index:02d}" / "predictions.csv"
+        if config.resume and pred_path.is_file():
+            done[fold.index] = read_predictions(pred_path)
+        else:
+            todo.append(fold)
+    state = RunState()
+    if config.batched_folds and todo and not config.eval_only:
+        from facscope.mer.batched import run_batched
+
+        got = run_batched(config, data, todo, acc, state, progress=progress, callbacks=callbacks)
+        if got is None:
+            return None
+        done |= {f.index: p for f, p in zip(todo, got)}
+    else:
+        for fold in todo:
+            preds = run_fold(config, data, fold, acc, state, progress=progress, callbacks=callbacks)
+            if preds is None:
+                return None
+            done[fold.index] = preds
+    return [done[f.index] for f in folds]
 
 
 #: Keys that may differ between a run and its resumption (they do not shape the results).
