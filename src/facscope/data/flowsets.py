@@ -35,6 +35,7 @@ from facscope.data.dataset import DATASETS, Dataset, infer_classes
 from facscope.data.problems import ProblemLog
 from facscope.data.sample import Sample
 from facscope.errors import ConfigError, DatasetError, FacscopeDataWarning, InputFileError
+from facscope.facs import normalize_emotion
 
 __all__ = [
     "ARRAY_SUFFIXES",
@@ -228,9 +229,12 @@ def flowfolds(
     )
 
 
-def _class_name(folder: str, names: Mapping[str, str] | Sequence[str] | None) -> str:
-    from facscope.data.generic import class_label
+def class_label(name: str) -> str:
+    """A class name as a label: the canonical emotion when it is one, else the name lower-cased."""
+    return normalize_emotion(name) or name.strip().lower()
 
+
+def _class_name(folder: str, names: Mapping[str, str] | Sequence[str] | None) -> str:
     number = int(folder) if folder.isdigit() else None
     if isinstance(names, Mapping):
         key = folder if folder in names else number if number in names else None

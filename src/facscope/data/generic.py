@@ -18,12 +18,11 @@ from typing import Any
 from facscope.data.clips import ClipOptions, ClipSpec, clip_adapter, parse_au_cell
 from facscope.data.common import build_clips, check_root, finish
 from facscope.data.dataset import DATASETS, Dataset, infer_classes
-from facscope.data.flowsets import ARRAY_SUFFIXES, flow_meta
+from facscope.data.flowsets import ARRAY_SUFFIXES, class_label, flow_meta
 from facscope.data.problems import ProblemLog
 from facscope.data.sample import KINDS, Sample
 from facscope.data.tables import Row, Table, cell_int, cell_text, header_key, read_csv
 from facscope.errors import ConfigError, DatasetError
-from facscope.facs import normalize_emotion
 from facscope.io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, atomic_path
 
 __all__ = ["MANIFEST_COLUMNS", "VIDEO_SUFFIXES", "folder", "manifest", "write_manifest"]
@@ -45,11 +44,6 @@ MANIFEST_COLUMNS = (
     "emotion",
 )
 _KNOWN = frozenset(MANIFEST_COLUMNS) | {"megc3"}
-
-
-def class_label(name: str) -> str:
-    """A class name as a label: the canonical emotion when it is one, else the name lower-cased."""
-    return normalize_emotion(name) or name.strip().lower()
 
 
 def _kind_of(path: Path, image_kind: str = "image") -> str:
