@@ -59,42 +59,66 @@ def list_cmd() -> None:
             click.echo(f"  {name:<18} {doc}")
 
 
-@mer.command("train")
-@CONFIG_OPT
-@click.option("--data", help="Dataset adapter (csv, casme2, samm, dfme, …).")
-@click.option("--root", help="Dataset root (for csv: the manifest file).")
-@click.option("--model", help="Model name (facscope mer list).")
-@click.option("--protocol", help="loso, kfold, megc2019, official, cross_dataset, lodo.")
-@click.option("--k", type=int, help="Folds for --protocol kfold.")
-@click.option("--output-dir", help="Where predictions, metrics and checkpoints go.")
-@click.option("--sampling", help="Key-frame sampling strategy (video models).")
-@click.option("--imbalance", help="Class-imbalance method.")
-@click.option("--frames", type=int, help="Frames per clip (video models).")
-@click.option("--size", type=int, help="Input side in pixels.")
-@click.option("--epochs", type=int)
-@click.option("--batch-size", type=int)
-@click.option("--lr", type=float)
-@click.option("--seed", type=int)
-@click.option("--selection", type=click.Choice(["last", "val"]), help="Model selection rule.")
-@click.option("--face", type=click.Choice(["detect", "full"]), help="Align on onset / whole frame.")
-@click.option("--cache-dir", help="Clip/flow cache folder (default: OUTPUT_DIR/cache).")
-@click.option("--num-workers", type=int, help="DataLoader worker processes.")
-@click.option("--mixed-precision", type=click.Choice(["no", "fp16", "bf16"]))
-@click.option("--cpu", is_flag=True, default=None, help="Force CPU.")
-@click.option("--folds", help="Run only these fold indices, comma-separated.")
-@click.option("--max-steps", type=int, help="Stop after this many optimiser steps (resumable).")
-@click.option("--no-resume", is_flag=True, help="Start from scratch even if checkpoints exist.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
-@SET_OPT
-def train_cmd(
-    config_file: Path | None,
-    k: int | None,
-    folds: str | None,
-    no_resume: bool,
-    quiet: bool,
-    sets: tuple[str, ...],
-    **flags: Any,
-) -> None:
+_RUN_OPTIONS = (
+    CONFIG_OPT,
+    click.option("--data", help="Dataset adapter (csv, casme2, samm, dfme, …)."),
+    click.option("--root", help="Dataset root (for csv: the manifest file)."),
+    click.option("--model", help="Model name (facscope mer list)."),
+    click.option("--protocol", help="loso, kfold, megc2019, official, cross_dataset, lodo."),
+    click.option("--k", type=int, help="Folds for --protocol kfold."),
+    click.option("--output-dir", help="Where predictions, metrics and checkpoints go."),
+    click.option("--sampling", help="Key-frame sampling strategy (video models)."),
+    click.option("--imbalance", help="Class-imbalance method."),
+    click.option("--frames", type=int, help="Frames per clip (video models)."),
+    click.option("--size", type=int, help="Input side in pixels."),
+    click.option("--epochs", type=int),
+    click.option("--batch-size", type=int),
+    click.option("--lr", type=float),
+    click.option("--seed", type=int),
+    click.option("--selection", type=click.Choice(["last", "val"]), help="Model selection rule."),
+    click.option(
+        "--face", type=click.Choice(["detect", "full"]), help="Align on onset / whole frame."
+    ),
+    click.option("--cache-dir", help="Clip/flow cache folder (default: OUTPUT_DIR/cache)."),
+    click.option("--num-workers", type=int, help="DataLoader worker processes."),
+    click.option("--mixed-precision", type=click.Choice(["no", "fp16", "bf16"])),
+    click.option("--cpu", is_flag=True, default=None, help="Force CPU."),
+    click.option("--folds", help="Run only these fold indices, comma-separated."),
+    click.option("--max-steps", type=int, help="Stop after this many optimiser steps (resumable)."),
+    click.option("--no-resume", is_flag=True, help="Start from scratch even if checkpoints exist."),
+    click.option("--quiet", is_flag=True, help="No progress bars."),
+    SET_OPT,
+)
+
+
+def run_options(f: Any) -> Any:
+    """The options ``mer train`` and ``mer eval`` share."""
+    for opt in reversed(_RUN_OPTIONS):
+        f = opt(f)
+    return f
+
+
+def _run_command(name: str, doc: str, *, eval_only: bool) -> Any:
+    """``mer train`` / ``mer eval``: the same options, one body."""
+
+    def command(
+        config_file: Path | None,
+        k: int | None,
+        folds: str | None,
+        no_resume: bool,
+        quiet: bool,
+        sets: tuple[str, ...],
+        **flags: Any,
+    ) -> None:
+        _run(config_file, k, folds, no_resume, quiet, sets, flags, eval_only=eval_only)
+
+    command.__doc__ = doc
+    command.__name__ = f"{name}_cmd"
+    return mer.command(name)(run_options(command))
+
+
+train_cmd = _run_command(
+    "train",
     """Train and evaluate one configuration; prints and writes ACC / UF1 / UAR.
 
     \b
@@ -102,12 +126,39 @@ def train_cmd(
         --output-dir runs/x
     facscope mer train --config configs/mer-dfme.yaml --epochs 5
     accelerate launch -m facscope.cli mer train --config configs/mer-dfme.yaml
-    """
+    """,
+    eval_only=False,
+)
+eval_cmd = _run_command(
+    "eval",
+    """Score given weights on their own test folds (no training); the same pooled report.
+
+    \b
+    facscope mer eval --config configs/mer-megc2019-ststnet.yaml \\
+        --set 'weights=STSTNet_Weights/{subject}.pth' --output-dir runs/ststnet-published
+    """,
+    eval_only=True,
+)
+
+
+def _run(
+    config_file: Path | None,
+    k: int | None,
+    folds: str | None,
+    no_resume: bool,
+    quiet: bool,
+    sets: tuple[str, ...],
+    flags: dict[str, Any],
+    *,
+    eval_only: bool,
+) -> None:
     from facscope.mer.config import load_config, read_yaml
     from facscope.mer.train import train
 
     values = read_yaml(config_file) if config_file else {}
     given = {key: v for key, v in flags.items() if v is not None}
+    if eval_only:
+        given["eval_only"] = True
     if k is not None:
         given["protocol_options"] = {**values.get("protocol_options", {}), "k": k}
     if folds:

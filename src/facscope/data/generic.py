@@ -18,11 +18,11 @@ from typing import Any
 from facscope.data.clips import ClipOptions, ClipSpec, clip_adapter, parse_au_cell
 from facscope.data.common import build_clips, check_root, finish
 from facscope.data.dataset import DATASETS, Dataset, infer_classes
+from facscope.data.flowsets import ARRAY_SUFFIXES, class_label, flow_meta
 from facscope.data.problems import ProblemLog
 from facscope.data.sample import KINDS, Sample
 from facscope.data.tables import Row, Table, cell_int, cell_text, header_key, read_csv
 from facscope.errors import ConfigError, DatasetError
-from facscope.facs import normalize_emotion
 from facscope.io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, atomic_path
 
 __all__ = ["MANIFEST_COLUMNS", "VIDEO_SUFFIXES", "folder", "manifest", "write_manifest"]
@@ -46,25 +46,49 @@ MANIFEST_COLUMNS = (
 _KNOWN = frozenset(MANIFEST_COLUMNS) | {"megc3"}
 
 
-def class_label(name: str) -> str:
-    """A class name as a label: the canonical emotion when it is one, else the name lower-cased."""
-    return normalize_emotion(name) or name.strip().lower()
-
-
-def _kind_of(path: Path) -> str:
+def _kind_of(path: Path, image_kind: str = "image") -> str:
+    """``frames`` (a folder), ``video``, ``flow`` (an array file) or ``image_kind`` (an image:
+    ``image``, or ``flow`` when the adapter was told ``kind="flow"``)."""
     if path.is_dir():
         return "frames"
-    return "video" if path.suffix.lower() in VIDEO_SUFFIXES else "image"
+    suffix = path.suffix.lower()
+    if suffix in ARRAY_SUFFIXES:
+        return "flow"
+    return "video" if suffix in VIDEO_SUFFIXES else image_kind
+
+
+def _image_kind(kind: str | None) -> str:
+    if kind not in (None, "image", "flow"):
+        raise ConfigError(f"kind must be 'image' or 'flow' (what image files hold); got {kind!r}")
+    return kind or "image"
+
+
+def _flow_options(flow: dict[str, str]) -> dict[str, str]:
+    """The flow options a dataset records: only when they were given (kind or a flow_*)."""
+    return flow if flow != {"kind": "image", **flow_meta()} else {}
+
+
+def _flow_fields(kind: str, fields: dict[str, Any], flow: dict[str, str]) -> dict[str, Any]:
+    """A flow sample's fields get the adapter's ``flow_*`` meta (a row's own columns win)."""
+    if kind != "flow":
+        return fields
+    return fields | {"meta": flow | fields.get("meta", {})}
 
 
 def _folder_item(
-    item: Path, cdir: Path, rx: re.Pattern[str] | None, fps: float | None, log: ProblemLog
+    item: Path,
+    cdir: Path,
+    rx: re.Pattern[str] | None,
+    fps: float | None,
+    log: ProblemLog,
+    flow: dict[str, str],
 ) -> Sample | ClipSpec | None:
-    """One item of a class folder: a Sample (image, video), a ClipSpec (frame folder) or None."""
+    """One item of a class folder: a Sample (image, video, flow), a ClipSpec (frame folder) or
+    None. ``flow`` holds the ``flow_*`` meta and ``kind`` (what an image is)."""
     if item.name.startswith("."):
         return None
-    kind = _kind_of(item)
-    if kind == "image" and item.suffix.lower() not in IMAGE_SUFFIXES:
+    kind = _kind_of(item, flow["kind"])
+    if kind in ("image", "flow") and item.suffix.lower() not in IMAGE_SUFFIXES + ARRAY_SUFFIXES:
         return None
     m = rx.search(item.name) if rx else None
     if rx is not None and m is None:
@@ -81,6 +105,7 @@ def _folder_item(
     fields |= {"emotion": cdir.name, "label": class_label(cdir.name)}
     if kind == "frames":
         return ClipSpec(frames_dir=item, fps=fps, has_apex=False, bounds_from_frames=True, **fields)
+    fields = _flow_fields(kind, fields, {k: v for k, v in flow.items() if k != "kind"})
     return Sample(**{kind: item}, fps=fps if kind == "video" else None, **fields)
 
 
@@ -92,8 +117,16 @@ def folder(
     *,
     subject_pattern: str | None = None,
     fps: float | None = None,
+    kind: str | None = None,
+    flow_channels: Sequence[str] | str | None = None,
+    flow_order: str = "rgb",
+    flow_scale: str = "stored",
 ) -> Dataset:
-    """A folder of class folders: ROOT/<class>/<image | video | frame folder>.
+    """A folder of class folders: ROOT/<class>/<image | video | frame folder | flow file>.
+
+    ``kind="flow"`` reads images as precomputed model inputs (apex-flow PNGs) instead of
+    photos; ``.npy`` / ``.npz`` files are always flow. ``flow_channels`` / ``flow_order`` /
+    ``flow_scale`` say how to read them (:mod:`facscope.data.flowsets`).
 
     The label is the class folder name (the canonical emotion when it names one, e.g. ``happy``
     → ``happiness``; else the name lower-cased). The subject is the first group of
@@ -108,12 +141,13 @@ def folder(
             f"subject_pattern must have a group, e.g. r'^(sub\\d+)_'; got {subject_pattern!r}"
         )
     log = ProblemLog("folder", strict=opts.strict)
+    flow = {"kind": _image_kind(kind), **flow_meta(flow_channels, flow_order, flow_scale)}
     samples: list[Sample] = []
     specs: list[ClipSpec] = []
     class_dirs = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
     for cdir in class_dirs:
         for item in sorted(cdir.iterdir(), key=lambda p: p.name):
-            got = _folder_item(item, cdir, rx, fps, log)
+            got = _folder_item(item, cdir, rx, fps, log, flow)
             if isinstance(got, ClipSpec):
                 specs.append(got)
             elif got is not None:
@@ -128,7 +162,7 @@ def folder(
         log,
         classes=classes,
         target=opts.target,
-        options={"subject_pattern": subject_pattern, "fps": fps},
+        options={"subject_pattern": subject_pattern, "fps": fps, **_flow_options(flow)},
     )
 
 
@@ -147,22 +181,33 @@ def _meta_value(text: str) -> Any:
         return {"true": True, "false": False}.get(text.lower(), text)
 
 
-def _manifest_kind(kind: str | None, p: Path) -> str:
+def _manifest_kind(kind: str | None, p: Path, image_kind: str = "image") -> str:
     """The row's ``kind``, else guessed from the path (what is on disk, else its suffix)."""
     if kind:
         return kind
     if p.exists():
-        return _kind_of(p)
+        return _kind_of(p, image_kind)
     if p.suffix.lower() in VIDEO_SUFFIXES:
         return "video"
-    return "frames" if not p.suffix else "image"
+    if p.suffix.lower() in ARRAY_SUFFIXES:
+        return "flow"
+    return "frames" if not p.suffix else image_kind
 
 
 class _ManifestRows:
     """The row rules of a manifest: paths, kinds, unique sample ids, meta columns."""
 
-    def __init__(self, table: Table, base: Path, log: ProblemLog, *, check_files: bool) -> None:
+    def __init__(
+        self,
+        table: Table,
+        base: Path,
+        log: ProblemLog,
+        *,
+        check_files: bool,
+        flow: dict[str, str] | None = None,
+    ) -> None:
         self.table, self.base, self.log, self.check_files = table, base, log, check_files
+        self.flow = flow or {"kind": "image", **flow_meta()}
         self.extra = _extra(table.header)
         self.seen: dict[str, int] = {}  # sample id → row
         self.rules: dict[int, str] = {}  # row → apex_rule written (frame folders)
@@ -188,7 +233,7 @@ class _ManifestRows:
             return None
         p = Path(raw_path)
         p = Path(os.path.normpath(p if p.is_absolute() else self.base / p))
-        kind = _manifest_kind(cell_text(r.get("kind")), p)
+        kind = _manifest_kind(cell_text(r.get("kind")), p, self.flow["kind"])
         if kind not in KINDS:
             sid = cell_text(r.get("sample_id")) or f"{subject}/{p.stem}"
             self._add("bad-row", f"kind {kind!r} is not one of {KINDS}", "skipped", r, sid)
@@ -229,6 +274,7 @@ class _ManifestRows:
         onset, apex_i, offset = (cell_int(r.get(k)) for k in ("onset", "apex", "offset"))
         rule = cell_text(r.get("apex_rule")) or ("annotated" if apex_i is not None else "none")
         fields = fields | {"meta": fields["meta"] | au_meta}
+        fields = _flow_fields(kind, fields, {k: v for k, v in self.flow.items() if k != "kind"})
         try:
             return Sample(
                 **{kind: p},
@@ -252,18 +298,27 @@ def manifest(
     *,
     check_files: bool = True,
     classes: Sequence[str] | str | None = None,
+    kind: str | None = None,
+    flow_channels: Sequence[str] | str | None = None,
+    flow_order: str = "rgb",
+    flow_scale: str = "stored",
 ) -> Dataset:
     """A generic CSV manifest (the root is the CSV file), e.g. of preprocessed flow images.
 
-    Columns: path, subject, label and optionally dataset, sample_id, kind, fps, onset, apex, offset, apex_rule, aus, emotion,
-    meta.* (other columns also go to meta). Relative paths resolve against the CSV's folder."""
+    Columns: path, subject, label and optionally dataset, sample_id, kind, fps, onset, apex,
+    offset, apex_rule, aus, emotion, meta.* (other columns also go to meta). Relative paths
+    resolve against the CSV's folder. ``kind="flow"`` reads image rows without a ``kind`` as
+    precomputed model inputs (apex-flow PNGs; ``.npy`` / ``.npz`` rows always are), with
+    ``flow_channels`` / ``flow_order`` / ``flow_scale`` (:mod:`facscope.data.flowsets`; a row's
+    own ``flow_*`` columns win)."""
     opts = options or ClipOptions()
     path = Path(root)
     if not path.is_file():
         raise DatasetError(f"{path}: no such CSV manifest; the csv dataset's root is the file")
     table = read_csv(path, header=("path", "subject", "label"))
     log = ProblemLog("csv", strict=opts.strict)
-    rows = _ManifestRows(table, path.parent, log, check_files=check_files)
+    flow = {"kind": _image_kind(kind), **flow_meta(flow_channels, flow_order, flow_scale)}
+    rows = _ManifestRows(table, path.parent, log, check_files=check_files, flow=flow)
     samples: list[Sample] = []
     specs: list[ClipSpec] = []
     for r in table:
@@ -289,7 +344,12 @@ def manifest(
         log,
         classes=names,
         target=opts.target,
-        options={"scan": opts.scan, "check_files": check_files, "apex": opts.apex},
+        options={
+            "scan": opts.scan,
+            "check_files": check_files,
+            "apex": opts.apex,
+            **_flow_options(flow),
+        },
     )
 
 

@@ -14,8 +14,10 @@ __all__ = ["APEX_RULES", "KINDS", "TARGETS", "Sample"]
 
 #: How a sample's apex index was obtained.
 APEX_RULES = ("annotated", "midpoint", "max-motion", "none")
-#: Where a sample's pixels are: a folder of numbered frames, a video file, or one image.
-KINDS = ("frames", "video", "image")
+#: Where a sample's pixels are: a folder of numbered frames, a video file, one image, or a
+#: precomputed model input (``flow``: an image whose channels are named, e.g. u, v, strain, or
+#: a ``.npy`` / ``.npz`` array).
+KINDS = ("frames", "video", "image", "flow")
 #: What a dataset's class label is read from: the sample's ``label`` or its ``megc3``.
 TARGETS = ("label", "megc3")
 
@@ -33,7 +35,10 @@ class Sample:
         subject: subject id as a string, unique within the dataset (protocols group on
             ``dataset/subject``, see :attr:`group`).
         sample_id: unique within the dataset (``sub01/EP02_01f``).
-        frames_dir / video / image: where the pixels are; exactly one is set.
+        frames_dir / video / image / flow: where the pixels are; exactly one is set (``flow``:
+            a precomputed model input such as an apex-flow PNG or ``.npy``; how its channels
+            are named and scaled travels in ``meta`` as ``flow_channels``, ``flow_order``,
+            ``flow_scale``).
         fps: frame rate of the clip (None for images).
         apex_rule: which rule produced ``apex`` (see :data:`APEX_RULES`).
         aus: parsed Action Units (empty when not annotated).
@@ -59,11 +64,12 @@ class Sample:
     emotion: str | None = None
     label: str | None = None
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
+    flow: Path | None = None
 
     def __post_init__(self) -> None:
-        if sum(x is not None for x in (self.frames_dir, self.video, self.image)) != 1:
+        if sum(x is not None for x in (self.frames_dir, self.video, self.image, self.flow)) != 1:
             raise ConfigError(
-                f"sample {self.sample_id!r}: set exactly one of frames_dir, video, image"
+                f"sample {self.sample_id!r}: set exactly one of frames_dir, video, image, flow"
             )
         if self.apex_rule not in APEX_RULES:
             raise ConfigError(f"apex_rule must be one of {APEX_RULES}; got {self.apex_rule!r}")
@@ -95,17 +101,24 @@ class Sample:
 
     @property
     def is_clip(self) -> bool:
-        return self.image is None
+        return self.image is None and self.flow is None
+
+    @property
+    def is_flow(self) -> bool:
+        """A precomputed model input (``kind == "flow"``)."""
+        return self.flow is not None
 
     @property
     def kind(self) -> str:
-        """``"frames"``, ``"video"`` or ``"image"``."""
+        """``"frames"``, ``"video"``, ``"image"`` or ``"flow"``."""
+        if self.flow is not None:
+            return "flow"
         return "frames" if self.frames_dir else "video" if self.video else "image"
 
     @property
     def path(self) -> Path:
-        """The frames folder, video or image, whichever is set."""
-        return self.frames_dir or self.video or self.image  # type: ignore[return-value]
+        """The frames folder, video, image or flow file, whichever is set."""
+        return self.frames_dir or self.video or self.image or self.flow  # type: ignore[return-value]
 
     @property
     def group(self) -> str:

@@ -55,6 +55,8 @@ class CacheSpec:
         fps: highest frame rate kept in clip entries (None keeps every frame).
         flow: flow method (:func:`facscope.motion.flow.list_flows`) for flow entries.
         flow_size: side of the aligned crop the flow is computed on.
+        channels: the model's channel names, picked from precomputed flow files (samples of
+            kind ``flow``) by their ``flow_channels`` names.
     """
 
     root: Path
@@ -65,9 +67,11 @@ class CacheSpec:
     fps: float | None = 200.0
     flow: str = "tvl1"
     flow_size: int = 128
+    channels: tuple[str, ...] = ("u", "v", "strain")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))
+        object.__setattr__(self, "channels", tuple(self.channels))
         if self.kind not in KINDS:
             raise ConfigError(f"cache kind must be one of {KINDS}; got {self.kind!r}")
         if not 8 <= int(self.size) <= 1024:
@@ -82,8 +86,22 @@ class CacheSpec:
             return {**common, "fps": self.fps}
         return {**common, "flow": self.flow, "flow_size": int(self.flow_size)}
 
+    def file_settings(self, sample: Sample) -> dict[str, Any]:
+        """What shapes the entry of a precomputed flow file (kind ``flow``): no face, no flow
+        method, but its channel names, order and scale and the model's channels and size."""
+        from facscope.mer.flowinput import format_meta
+
+        meta = format_meta(sample)
+        return {"kind": "flowfile", "size": int(self.size), "channels": list(self.channels), **meta}
+
     def entry(self, sample: Sample) -> Path:
         """The entry folder of ``sample`` under these settings."""
+        if sample.is_flow:
+            ident = {"dataset": sample.dataset, "sample_id": sample.sample_id,
+                     "path": str(sample.path), **self.file_settings(sample)}  # fmt: skip
+            digest = hashlib.sha1(json.dumps(ident, sort_keys=True, default=str).encode())
+            safe = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{sample.dataset}-{sample.sample_id}")[:80]
+            return self.root / "flowfile" / f"{safe}-{digest.hexdigest()[:16]}"
         ident = {
             "dataset": sample.dataset,
             "sample_id": sample.sample_id,
@@ -164,6 +182,10 @@ def cache_sample(sample: Sample, spec: CacheSpec) -> Path:
     if is_done(entry):
         return entry
     entry.mkdir(parents=True, exist_ok=True)
+    if sample.is_flow:
+        from facscope.mer.flowinput import cache_flow_file
+
+        return cache_flow_file(sample, spec, entry)
     clip = _open(sample)
     onset_pos = clip.index_of(sample.onset)
     meta: dict[str, Any] = {

@@ -47,7 +47,10 @@ class TrainConfig:
         emotion) or ``megc3``; classes: the class order (None: the dataset's own).
     Model:
         model: a registered model (``facscope mer list``); model_options: its options;
-        weights: a local checkpoint to start from; frames / size: clip frames and input side
+        weights: a local checkpoint to start from, or a per-fold pattern
+        (``ckpts/{subject}.pth``: ``{subject}``, ``{dataset}``, ``{group}`` name the fold's one
+        test subject, ``{fold}`` its index); eval_only: score those weights on their own test
+        folds without training (``facscope mer eval``); frames / size: clip frames and input side
         (None: the model's default; for flow models ``size`` is the flow stack side).
     Key frames (video models):
         sampling: a sampling strategy; window: its window in seconds (``apex_window``);
@@ -68,7 +71,9 @@ class TrainConfig:
         mixed_precision (no/fp16/bf16; None: what ``accelerate launch``/``accelerate config``
         set, else no), cpu (force CPU), num_workers (DataLoader workers),
         folds (run only these fold indices; None: all), max_steps (stop the run after this
-        many optimiser steps in total, leaving its checkpoint: for interruption tests).
+        many optimiser steps in total, leaving its checkpoint: for interruption tests; a
+        batched step counts once for all its folds), batched_folds (train this many folds at
+        once as one stacked model, :mod:`facscope.mer.batched`; None: the per-fold loop).
     Cache:
         cache_dir (None: ``<output_dir>/cache``), face (``detect`` aligns on the onset frame,
         ``full`` resizes whole frames that are already face crops), detector, cache_fps
@@ -88,6 +93,7 @@ class TrainConfig:
     model: str = "ststnet"
     model_options: dict[str, Any] = field(default_factory=dict)
     weights: str | None = None
+    eval_only: bool = False
     frames: int | None = None
     size: int | None = None
 
@@ -120,6 +126,7 @@ class TrainConfig:
     num_workers: int = 0
     folds: tuple[int, ...] | None = None
     max_steps: int | None = None
+    batched_folds: int | None = None
 
     cache_dir: str | None = None
     face: str = "detect"
@@ -153,7 +160,7 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "checkpoint_every"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} must be >= 1; got {getattr(self, name)}")
-        for name in ("frames", "size", "max_steps"):
+        for name in ("frames", "size", "max_steps", "batched_folds"):
             v = getattr(self, name)
             if v is not None and int(v) < 1:
                 raise ConfigError(f"{name} must be >= 1 or unset; got {v}")
@@ -173,6 +180,8 @@ class TrainConfig:
             raise ConfigError(f"cache_fps must be > 0 or unset; got {self.cache_fps}")
         if self.flow_size < 16:
             raise ConfigError(f"flow_size must be >= 16 pixels; got {self.flow_size}")
+        if self.eval_only and not self.weights:
+            raise ConfigError("eval_only scores given weights: set weights (a file or a pattern)")
         if self.classes is not None:
             object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
             if len(set(self.classes)) != len(self.classes) or len(self.classes) < 2:

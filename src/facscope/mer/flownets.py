@@ -39,7 +39,11 @@ class STSTNet(nn.Module):
         in_channels: input channels (3: u, v, strain).
         widths: output channels of the three streams (the paper uses 3, 5 and 8).
         input_size: side of the square input (28 in the paper); fixes the classifier's width.
-        dropout: dropout before the classifier.
+        dropout: dropout probability.
+        dropout_position: ``"head"`` (on the pooled features before the classifier, facscope's
+            default) or ``"streams"`` (on each stream's max-pooled map before the average
+            pooling, as the authors' public PyTorch code does). In evaluation both are the
+            same network; the state_dict keys are the same too.
     """
 
     def __init__(
@@ -50,26 +54,34 @@ class STSTNet(nn.Module):
         widths: Sequence[int] = (3, 5, 8),
         input_size: int = 28,
         dropout: float = 0.5,
+        dropout_position: str = "head",
     ) -> None:
         super().__init__()
+        if dropout_position not in ("head", "streams"):
+            raise ConfigError(
+                f"dropout_position must be 'head' or 'streams'; got {dropout_position!r}"
+            )
         if len(widths) != 3 or min(widths) < 1:
             raise ConfigError(f"STSTNet needs three positive stream widths; got {tuple(widths)}")
         if input_size < 8:
             raise ConfigError(f"STSTNet input_size must be >= 8; got {input_size}")
         self.in_channels = in_channels
+        self.dropout_position = dropout_position
+        in_streams = dropout_position == "streams"
         self.streams = nn.ModuleList(
             nn.Sequential(
                 nn.Conv2d(in_channels, w, kernel_size=3, padding=2),
                 nn.ReLU(inplace=True),
                 nn.BatchNorm2d(w),
                 nn.MaxPool2d(kernel_size=3, stride=3, padding=1),
+                *([nn.Dropout(dropout)] if in_streams else []),
                 nn.AvgPool2d(kernel_size=2, stride=2),
             )
             for w in widths
         )
         side = ((input_size + 2) + 2 - 3) // 3 + 1  # conv pad 2 (k 3) then max-pool 3/3 pad 1
         side //= 2  # average pool
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = nn.Identity() if in_streams else nn.Dropout(dropout)
         self.fc = nn.Linear(sum(widths) * side * side, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -24,7 +24,13 @@ from facscope.io import write_json, write_text
 from facscope.mer.callbacks import FoldCallback, RunState, epoch_end, step_end
 from facscope.mer.checkpoint import CHECKPOINT, history_json, load_checkpoint, save_checkpoint
 from facscope.mer.config import TrainConfig
-from facscope.mer.prepare import FoldSplit, PreparedData, derive_seed, resolve_spec
+from facscope.mer.prepare import (
+    FoldSplit,
+    PreparedData,
+    derive_seed,
+    fold_weights,
+    resolve_spec,
+)
 
 __all__ = ["FoldRun", "evaluate", "run_fold"]
 
@@ -45,6 +51,10 @@ def run_fold(
     """Train, select and predict one fold; None when ``max_steps`` stopped the run."""
     write_split(config, data, fold, accelerator)
     run = FoldRun.build(config, data, fold, accelerator)
+    if config.eval_only:  # published weights: score them on their own test fold
+        preds = run.predict()
+        run.write_outputs(preds)
+        return preds
     run.restore(state)
     with run.epoch_bar(progress) as bar:
         for epoch in bar:
@@ -125,7 +135,8 @@ class FoldRun:
         k = len(data.classes)
         torch.manual_seed(derive_seed(config.seed, fold.index, INIT_STREAM))
         _, model_kw = resolve_spec(config)
-        model = create_model(config.model, k, weights=config.weights, **model_kw)
+        weights = fold_weights(config, data, fold)
+        model = create_model(config.model, k, weights=weights, **model_kw)
         y_train = data.labels[fold.train]
         loss_fn = create_imbalance(
             config.imbalance,
@@ -295,41 +306,61 @@ class FoldRun:
 
     def predict(self) -> Predictions:
         """The selected model's predictions of the test subjects, in dataset order."""
-        import torch
-
         if self.use_val and self.best["state"] is not None:
             self.accelerator.unwrap_model(self.model).load_state_dict(self.best["state"])
         loader = self.eval_loaders["test"]
         logits, idx = evaluate(self.model, loader, self.prepare, self.accelerator)
-        test = self.fold.test[idx]
-        samples = [self.data.samples[i] for i in test]
-        preds = Predictions(
-            classes=tuple(self.data.classes),
-            sample_ids=tuple(s.sample_id for s in samples),
-            datasets=tuple(s.dataset for s in samples),
-            subjects=tuple(s.subject for s in samples),
-            folds=np.full(len(test), self.fold.index, dtype=np.int64),
-            y_true=self.data.labels[test],
-            y_pred=logits.argmax(1).astype(np.int64),
-            probs=torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy(),
-        )
-        return _reorder(preds, np.argsort(test, kind="stable"))
+        return fold_predictions(self.data, self.fold.test[idx], logits, self.fold.index)
 
     def write_outputs(self, preds: Predictions) -> None:
         """Write ``history.json``, ``selection.json`` and ``predictions.csv``."""
-        out = fold_dir(self.config, self.fold)
-        if self.accelerator.is_main_process:
-            write_text(out / "history.json", history_json(self.history))
-            write_json(
-                out / "selection.json",
-                {
-                    "rule": "val" if self.use_val else "last",
-                    "epoch": self.best["epoch"] if self.use_val else self.config.epochs - 1,
-                    "val_uf1": self.best["score"] if self.use_val else None,
-                },
-            )
-            write_predictions(out / "predictions.csv", preds)
-        self.accelerator.wait_for_everyone()
+        write_fold_outputs(self.config, self.fold, self.history, self.best, preds, self.accelerator)
+
+
+def fold_predictions(
+    data: PreparedData, test: np.ndarray, logits: np.ndarray, fold: int
+) -> Predictions:
+    """A fold's predictions of dataset indices ``test`` from their logits, in dataset order."""
+    import torch
+
+    samples = [data.samples[i] for i in test]
+    preds = Predictions(
+        classes=tuple(data.classes),
+        sample_ids=tuple(s.sample_id for s in samples),
+        datasets=tuple(s.dataset for s in samples),
+        subjects=tuple(s.subject for s in samples),
+        folds=np.full(len(test), fold, dtype=np.int64),
+        y_true=data.labels[test],
+        y_pred=logits.argmax(1).astype(np.int64),
+        probs=torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy(),
+    )
+    return _reorder(preds, np.argsort(test, kind="stable"))
+
+
+def write_fold_outputs(
+    config: TrainConfig,
+    fold: FoldSplit,
+    history: list[dict[str, Any]],
+    best: dict[str, Any],
+    preds: Predictions,
+    accelerator: Any,
+) -> None:
+    """Write a fold's ``history.json``, ``selection.json`` and ``predictions.csv``."""
+    out = fold_dir(config, fold)
+    use_val = config.selection == "val"
+    if accelerator.is_main_process:
+        write_text(out / "history.json", history_json(history))
+        rule = "weights" if config.eval_only else "val" if use_val else "last"
+        write_json(
+            out / "selection.json",
+            {
+                "rule": rule,
+                "epoch": best["epoch"] if use_val else config.epochs - 1,
+                "val_uf1": best["score"] if use_val else None,
+            },
+        )
+        write_predictions(out / "predictions.csv", preds)
+    accelerator.wait_for_everyone()
 
 
 def _optimizer(config: TrainConfig, params: Any) -> Any:

@@ -154,8 +154,18 @@ class CachedDataset(Dataset):
         x = np.transpose(stack[..., :c], (2, 0, 1)).astype(np.float32)
         if flip:
             x = x[:, :, ::-1].copy()
-            x[0] = 1.0 - x[0]  # u is min-max normalised: mirroring negates it, i.e. 1 - u
+            # u is min-max normalised: mirroring negates it, i.e. m - u (m = 1 for facscope's
+            # own stacks, the stored range's top for flow files, 0 for de-normalised flow)
+            x[0] = self._mirror(index) - x[0]
         return torch.from_numpy(np.ascontiguousarray(x))
+
+    def _mirror(self, index: int) -> float:
+        s = self.samples[index]
+        if not s.is_flow:
+            return 1.0
+        from facscope.mer.flowinput import mirror_value
+
+        return mirror_value(s)
 
 
 class EpochSampler(Sampler[tuple[int, int]]):

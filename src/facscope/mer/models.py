@@ -202,6 +202,7 @@ def load_weights(model: Any, path: str | os.PathLike[str], *, head: tuple[str, .
     if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
         raise ConfigError(f"{p}: holds no state_dict (a mapping of parameter names to tensors)")
     state = {k.removeprefix("module."): v for k, v in state.items()}
+    state = map_public_keys(model, state)
     own = model.state_dict()
     skipped = [
         k
@@ -238,6 +239,33 @@ def load_weights(model: Any, path: str | os.PathLike[str], *, head: tuple[str, .
         )
     model.load_state_dict(state, strict=False)
     return model
+
+
+#: The public STSTNet release's state_dict names (``conv1/2/3``, ``bn1/2/3``, ``fc``) →
+#: facscope's (each stream ``streams.i`` is conv ``.0``, ReLU, batch norm ``.2``, pools).
+STSTNET_PUBLIC_KEYS = {
+    **{f"conv{i + 1}.": f"streams.{i}.0." for i in range(3)},
+    **{f"bn{i + 1}.": f"streams.{i}.2." for i in range(3)},
+    "fc.": "fc.",
+}
+
+
+def map_public_keys(model: Any, state: dict[str, Any]) -> dict[str, Any]:
+    """A state_dict in a published layout renamed to ``model``'s keys; others unchanged.
+
+    Known layouts: STSTNet's public release (Liong et al.; ``conv1/2/3``, ``bn1/2/3``, ``fc``:
+    the same layers and shapes as :class:`facscope.mer.flownets.STSTNet`). No public
+    OFF-ApexNet state_dict layout is known to facscope.
+    """
+    from facscope.mer.flownets import STSTNet
+
+    if not isinstance(model, STSTNet) or not any(k.startswith("conv1.") for k in state):
+        return state
+    out = {}
+    for key, value in state.items():
+        prefix = next((p for p in STSTNET_PUBLIC_KEYS if key.startswith(p)), None)
+        out[STSTNET_PUBLIC_KEYS[prefix] + key[len(prefix) :] if prefix else key] = value
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -326,11 +354,18 @@ def ststnet(
     dropout: float = 0.5,
     widths: tuple[int, ...] = (3, 5, 8),
     input_size: int = 28,
+    dropout_position: str = "head",
 ) -> Any:
     """STSTNet-style shallow triple-stream CNN on (u, v, strain) apex flow at 28×28."""
     from facscope.mer.flownets import STSTNet
 
-    return STSTNet(num_classes, widths=tuple(widths), dropout=dropout, input_size=input_size)
+    return STSTNet(
+        num_classes,
+        widths=tuple(widths),
+        dropout=dropout,
+        input_size=input_size,
+        dropout_position=dropout_position,
+    )
 
 
 @register_model("off_apexnet", _flow_input(("u", "v")), head=("fc.",))

@@ -7,6 +7,7 @@ Used by :mod:`facscope.mer.train` (one run) and :mod:`facscope.mer.fold` (one fo
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ __all__ = [
     "FoldSplit",
     "PreparedData",
     "derive_seed",
+    "fold_weights",
     "load_data",
     "make_folds",
     "prepare_data",
@@ -88,16 +90,14 @@ def prepare_data(
         raise ConfigError(f"need at least two classes to train; the dataset has {classes}")
     index = {c: i for i, c in enumerate(classes)}
     labels_all = ds.labels()
-    keep = [i for i, lab in enumerate(labels_all) if lab in index and ds[i].is_clip]
+    spec, _ = resolve_spec(config)
+    readable = _reads(spec.kind)
+    keep = [i for i, lab in enumerate(labels_all) if lab in index and readable(ds[i])]
     if len(keep) < len(ds):
         warnings.warn(
-            f"{len(ds) - len(keep)} of {len(ds)} samples have no class in {list(classes)} or "
-            "are not clips; they are left out",
-            FacscopeDataWarning,
-            stacklevel=2,
+            _left_out_message(ds, keep, classes, spec.kind), FacscopeDataWarning, stacklevel=2
         )
     ds = ds[keep] if len(keep) < len(ds) else ds
-    spec, _ = resolve_spec(config)
     cspec = CacheSpec(
         root=config.cache_path,
         kind=spec.kind,
@@ -107,6 +107,7 @@ def prepare_data(
         fps=config.cache_fps,
         flow=config.flow,
         flow_size=config.flow_size,
+        channels=spec.channels,
     )
     samples = list(ds)
     if accelerator is not None:
@@ -114,6 +115,10 @@ def prepare_data(
             built = build_cache(samples, cspec, progress=progress and accelerator.is_main_process)
     else:
         built = build_cache(samples, cspec, progress=progress)
+    if spec.kind == "flow":
+        from facscope.mer.flowinput import check_flow_entries
+
+        check_flow_entries(samples, built.entries, spec.size)
     ok = [i for i, e in enumerate(built.entries) if e is not None]
     skipped = tuple(f"{f['sample_id']}: {f['error']}" for f in built.failures)
     if built.failures:
@@ -127,6 +132,31 @@ def prepare_data(
     labels = np.array([index[lab] for lab in ds.labels()], dtype=np.int64)
     entries = tuple(built.entries[i] for i in ok)  # type: ignore[misc]
     return PreparedData(tuple(ds), entries, labels, classes, spec, ds, skipped)
+
+
+def _reads(kind: str) -> Any:
+    """Which samples a model of input ``kind`` reads: clips (its cache builds the input), and
+    for a flow model also precomputed flow files."""
+    if kind == "flow":
+        return lambda s: s.is_clip or s.is_flow
+    return lambda s: s.is_clip
+
+
+def _left_out_message(ds: Any, keep: list[int], classes: tuple[str, ...], kind: str) -> str:
+    kinds = Counter(ds[i].kind for i in sorted(set(range(len(ds))) - set(keep)))
+    what = "clips" if kind == "clip" else "clips or flow files"
+    msg = (
+        f"{len(ds) - len(keep)} of {len(ds)} samples have no class in {list(classes)} or "
+        f"are not {what}; they are left out (kinds left out: {dict(kinds)})"
+    )
+    if kind == "flow" and kinds.get("image"):
+        msg += (
+            "; images that are precomputed flow (apex-flow PNGs) are read as such with "
+            "data_options: {kind: flow} (--set data_options.kind=flow)"
+        )
+    if kind == "clip" and kinds.get("flow"):
+        msg += "; flow files are read by the flow models (ststnet, off_apexnet)"
+    return msg
 
 
 @dataclass(frozen=True)
@@ -166,3 +196,29 @@ def make_folds(config: TrainConfig, data: PreparedData) -> list[FoldSplit]:
     if not folds:
         raise ConfigError(f"protocol {config.protocol!r} gave no folds to run")
     return folds
+
+
+def fold_weights(config: TrainConfig, data: PreparedData, fold: FoldSplit) -> str | None:
+    """The fold's checkpoint: ``weights`` itself, or its pattern filled in with the fold's test
+    subject (``{subject}``, ``{dataset}``, ``{group}``) and index (``{fold}``)."""
+    pattern = config.weights
+    if pattern is None or "{" not in pattern:
+        return pattern
+    groups = sorted({data.samples[i].group for i in fold.test})
+    needs_subject = any(f"{{{k}}}" in pattern for k in ("subject", "dataset", "group"))
+    if needs_subject and len(groups) != 1:
+        raise ConfigError(
+            f"weights pattern {pattern!r} names the fold's test subject, but fold {fold.index} "
+            f"tests {len(groups)} subjects; use {{fold}} or a leave-one-subject-out protocol"
+        )
+    first = data.samples[int(fold.test[0])] if len(fold.test) else None
+    values = {"fold": fold.index, "group": groups[0] if groups else ""}
+    if first is not None:
+        values |= {"subject": first.subject, "dataset": first.dataset}
+    try:
+        return pattern.format(**values)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"weights pattern {pattern!r}: {exc}; use {{subject}}, {{dataset}}, {{group}} or "
+            "{fold}"
+        ) from None

@@ -129,17 +129,9 @@ def train(
         write_json(out / "cache_failures.json", list(data.skipped))
     warn_if_loading_starves(data.spec.kind, config.num_workers, acc.device.type)
     folds = make_folds(config, data)
-    parts: list[Predictions] = []
-    state = RunState()
-    for fold in folds:
-        pred_path = out / f"fold_{fold.index:02d}" / "predictions.csv"
-        if config.resume and pred_path.is_file():
-            parts.append(read_predictions(pred_path))
-            continue
-        preds = run_fold(config, data, fold, acc, state, progress=progress, callbacks=callbacks)
-        if preds is None:  # max_steps reached: stop, the checkpoint stays
-            return RunResult(out, {}, None, interrupted=True, skipped_samples=data.skipped)
-        parts.append(preds)
+    parts = run_folds(config, data, folds, acc, progress=progress, callbacks=callbacks)
+    if parts is None:  # max_steps reached: stop, the checkpoint stays
+        return RunResult(out, {}, None, interrupted=True, skipped_samples=data.skipped)
     pooled = Predictions.concat(parts)
     metrics = score(pooled, config, input_kind=data.spec.kind)
     metrics["runtime"] = {
@@ -158,6 +150,43 @@ def train(
     return RunResult(
         out, metrics, pooled, folds_run=tuple(f.index for f in folds), skipped_samples=data.skipped
     )
+
+
+def run_folds(
+    config: TrainConfig,
+    data: Any,
+    folds: Sequence[Any],
+    acc: Any,
+    *,
+    progress: bool,
+    callbacks: Sequence[FoldCallback],
+) -> list[Predictions] | None:
+    """Every fold's predictions in fold order: finished folds read back, the others trained
+    one by one or, with ``batched_folds``, together; None when ``max_steps`` stopped."""
+    out = Path(config.output_dir)
+    done: dict[int, Predictions] = {}
+    todo = []
+    for fold in folds:
+        pred_path = out / f"fold_{fold.index:02d}" / "predictions.csv"
+        if config.resume and pred_path.is_file():
+            done[fold.index] = read_predictions(pred_path)
+        else:
+            todo.append(fold)
+    state = RunState()
+    if config.batched_folds and todo and not config.eval_only:
+        from facscope.mer.batched import run_batched
+
+        got = run_batched(config, data, todo, acc, state, progress=progress, callbacks=callbacks)
+        if got is None:
+            return None
+        done |= {f.index: p for f, p in zip(todo, got)}
+    else:
+        for fold in todo:
+            preds = run_fold(config, data, fold, acc, state, progress=progress, callbacks=callbacks)
+            if preds is None:
+                return None
+            done[fold.index] = preds
+    return [done[f.index] for f in folds]
 
 
 #: Keys that may differ between a run and its resumption (they do not shape the results).
@@ -202,11 +231,7 @@ def score(preds: Predictions, config: TrainConfig, *, input_kind: str = "clip") 
         "pooling": "pooled over test folds",
         "protocol": config.protocol,
         "protocol_options": dict(config.protocol_options),
-        "selection": (
-            f"best validation UF1 ({config.val_subjects:g} of training subjects)"
-            if config.selection == "val"
-            else f"fixed budget: last of {config.epochs} epochs"
-        ),
+        "selection": _selection_text(config),
         "seed": config.seed,
         "model": config.model,
         "sampling": config.sampling if input_kind == "clip" else "apex flow",
@@ -214,6 +239,14 @@ def score(preds: Predictions, config: TrainConfig, *, input_kind: str = "clip") 
         "classes": list(preds.classes),
         "support": {c: counts.get(c, 0) for c in preds.classes},
     }
+
+
+def _selection_text(config: TrainConfig) -> str:
+    if config.eval_only:
+        return f"given weights, not trained here ({config.weights})"
+    if config.selection == "val":
+        return f"best validation UF1 ({config.val_subjects:g} of training subjects)"
+    return f"fixed budget: last of {config.epochs} epochs"
 
 
 def save_report(
