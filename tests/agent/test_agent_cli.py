@@ -95,3 +95,31 @@ def test_eval_agent_on_a_folder_dataset_resumes(tmp_path, astronaut, noise_image
     assert len(rows) == 3 and {r["label"] for r in rows} == {"happiness", "neutral", "sadness"}
     config = json.loads((out / "config.json").read_text())
     assert config["backend"]["name"] == "expert" and config["classes"][0] == "anger"
+
+
+def test_eval_agent_refuses_to_mix_settings_and_an_empty_dataset(tmp_path):
+    root = tmp_path / "data"
+    (root / "happiness").mkdir(parents=True)
+    save_image(root / "happiness" / "a.png", np.zeros((32, 32, 3), np.uint8))
+    out = tmp_path / "out"
+    base = [
+        "eval",
+        "agent",
+        "--data",
+        "folder",
+        "--root",
+        str(root),
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
+    assert CliRunner().invoke(cli, base).exit_code == 0
+    res = CliRunner().invoke(cli, [*base, "--max-zooms", "1"])
+    assert res.exit_code == 1 and "other settings" in res.output and "agent.max_zooms" in res.output
+    res = CliRunner().invoke(cli, [*base, "--max-zooms", "1", "--overwrite"])
+    assert res.exit_code == 0, res.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = CliRunner().invoke(cli, ["eval", "agent", "--data", "folder", "--root", str(empty),
+                                   "--out", str(tmp_path / "o2"), "--no-progress"])  # fmt: skip
+    assert res.exit_code == 1 and "no samples" in res.output

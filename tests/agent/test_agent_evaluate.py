@@ -141,3 +141,42 @@ def test_a_sample_with_no_face_is_a_failed_item_not_a_prediction(tmp_path, sampl
     assert m["no_face"] == 4 and m["face_found_rate"] == 0.0
     assert m["scored"] == 4 and m["accuracy"] == 0.0  # counted as wrong, never as a class
     assert sum(sum(row[:-1]) for row in m["confusion"]["matrix"]) == 0
+
+
+class _FailsOn(Agent):
+    """An agent whose batch raises whenever it holds the input named ``bad``, as a clip with
+    an undecodable frame did."""
+
+    def run_batch(self, items):
+        if any(item.name == "bad" for item in items):
+            raise OSError("cannot decode frame 12 of bad")
+        return super().run_batch(items)
+
+
+def test_a_sample_that_breaks_its_batch_fails_alone(tmp_path, samples):
+    items = [samples[0], samples[1].with_(sample_id="bad"), samples[2], samples[3]]
+    agent = _FailsOn(ScriptedBackend(respond=_answers), mode="passive", require_face=False)
+    m = evaluate_agent(items, agent, out_dir=tmp_path / "e", batch_size=4, progress=False)
+    rows = {r["id"]: r for r in read_results(tmp_path / "e" / "results.jsonl")}
+    assert (
+        rows["bad"]["status"] == "failed"
+        and "cannot decode frame 12 of bad" in rows["bad"]["error"]
+    )
+    assert all(
+        rows[k]["status"] == "ok" and not rows[k].get("error") for k in ("id0", "id2", "id3")
+    )
+    assert m["errors"] == 1
+
+
+def test_retry_errors_runs_the_failed_samples_again(tmp_path, samples):
+    items = [samples[0], samples[1].with_(sample_id="bad")]
+    out = tmp_path / "e"
+    broken = _FailsOn(ScriptedBackend(respond=_answers), mode="passive", require_face=False)
+    evaluate_agent(items, broken, out_dir=out, progress=False)
+    backend = ScriptedBackend(respond=_answers)
+    fixed = Agent(backend, mode="passive", require_face=False)
+    evaluate_agent(items, fixed, out_dir=out, progress=False)  # a plain resume skips it
+    assert backend.requests == []
+    m = evaluate_agent(items, fixed, out_dir=out, progress=False, retry_errors=True)
+    assert len(backend.requests) == 1  # only the failed one
+    assert m["errors"] == 0 and m["n"] == 2

@@ -111,6 +111,24 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
+def _run_isolated(agent: Agent, items: list[AgentInput]) -> list[Any]:
+    """The episodes of ``items`` run as one batch; when the batch raises, each item is run
+    alone, so a failing input gets its own error (the exception in its place) and the others
+    their episodes."""
+    try:
+        return list(agent.run_batch(items))
+    except Exception as exc:
+        if len(items) == 1:
+            return [exc]
+    out: list[Any] = []
+    for item in items:
+        try:
+            out.extend(agent.run_batch([item]))
+        except Exception as exc:
+            out.append(exc)
+    return out
+
+
 def evaluate_agent(
     samples: Iterable[Any],
     agent: Agent,
@@ -121,6 +139,7 @@ def evaluate_agent(
     batch_size: int = 1,
     traces: bool = False,
     progress: bool = True,
+    retry_errors: bool = False,
 ) -> dict[str, Any]:
     """Run ``agent`` on ``samples``, appending one JSON line per sample, and return the metrics.
 
@@ -135,6 +154,8 @@ def evaluate_agent(
         batch_size: episodes run together.
         traces: also write each episode's trace as ``traces/<id>.json``.
         progress: show a progress bar.
+        retry_errors: run again the samples whose recorded result is an error (a file that
+            could not be read, a backend or agent failure); their new line replaces the old.
 
     Returns:
         The metrics (also written to ``metrics.json``); see :func:`summarize`.
@@ -150,7 +171,7 @@ def evaluate_agent(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results = JsonlLog(out / "results.jsonl").repair()
-    done = {r.get("id") for r in results.records()}
+    done = {k for k, r in results.latest().items() if not (retry_errors and r.get("error"))}
     todo = []
     for i, sample in enumerate(samples):
         if limit is not None and i >= limit:
@@ -172,15 +193,13 @@ def evaluate_agent(
                 }
         if inputs:
             start = time.perf_counter()
-            try:
-                episodes = agent.run_batch([item for _, item in inputs])
-            except Exception as exc:
-                episodes = None
-                for k, _ in inputs:
-                    lines[k] = {**_base_record(chunk[k]), "status": "failed",
-                                "error": f"agent: {type(exc).__name__}: {exc}"}  # fmt: skip
+            episodes = _run_isolated(agent, [item for _, item in inputs])
             wall = time.perf_counter() - start
-            for (k, _), ep in zip(inputs, episodes or []):
+            for (k, _), ep in zip(inputs, episodes):
+                if isinstance(ep, Exception):
+                    lines[k] = {**_base_record(chunk[k]), "status": "failed",
+                                "error": f"agent: {type(ep).__name__}: {ep}"}  # fmt: skip
+                    continue
                 lines[k] = {
                     **_base_record(chunk[k]),
                     **ep.summary(),

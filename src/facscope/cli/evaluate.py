@@ -49,37 +49,49 @@ def eval_group() -> None:
     help="The 7 classes scored: FER7 (6 basic + neutral) or ME7 (7 basic).",
 )
 @click.option("--traces", is_flag=True, help="Also write one trace JSON per sample.")
+@click.option(
+    "--retry-errors", is_flag=True, help="Run again the samples that failed with an error."
+)
+@click.option(
+    "--overwrite", is_flag=True, help="Remove the results in --out (made with other settings)."
+)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def agent_cmd(data: str, root: Path, limit: int | None, out_dir: Path | None, concurrency: int,
-              classes: str, traces: bool, no_progress: bool, **opts: Any) -> None:  # fmt: skip
+              classes: str, traces: bool, retry_errors: bool, overwrite: bool, no_progress: bool,
+              **opts: Any) -> None:  # fmt: skip
     """Run the agent over a dataset and report accuracy, macro-F1, AU F1, zoom rate and latency.
 
     Results are appended to results.jsonl as each sample finishes; run the same command again
-    to resume an interrupted evaluation.
+    to resume an interrupted evaluation (with the same settings: other settings are refused).
     """
     from facscope.agent.evaluate import choose_classes, evaluate_agent
     from facscope.data import load_dataset
     from facscope.errors import ConfigError
-    from facscope.io import write_json
+    from facscope.resume import claim_folder
 
     if concurrency < 1:
         raise ConfigError(f"--concurrency must be >= 1; got {concurrency}")
     dataset = load_dataset(data, root)
     samples = list(dataset)
+    if not samples:
+        raise ConfigError(f"{root}: the {data!r} dataset has no samples; nothing to evaluate")
     names = choose_classes((s.label for s in samples), classes)
     backend = build_backend(opts, concurrency=concurrency)
     emotions = names if "neutral" in names else (*names, "neutral")
     agent = build_agent(opts, backend, emotions=tuple(emotions))
     out = out_dir or Path(f"eval_agent_{data}_{opts['backend']}")
-    write_json(
-        out / "config.json",
-        {"data": data, "root": str(root), "limit": limit, "classes": list(names),
-         "backend": backend.describe(), "agent": agent.config.to_dict()},
-    )  # fmt: skip
+    # what decides the results (not the limit or the concurrency, which a resume may change)
+    described = {
+        k: v for k, v in backend.describe().items() if k not in ("concurrency", "batch_size")
+    }
+    settings = {"data": data, "root": str(root), "classes": list(names), "backend": described,
+                "agent": agent.config.to_dict()}  # fmt: skip
     try:
+        claim_folder(out, settings, results=("results.jsonl", "metrics.json", "traces"),
+                     overwrite=overwrite, command="facscope eval agent")  # fmt: skip
         metrics = evaluate_agent(
-            samples, agent, out_dir=out, classes=names, limit=limit,
-            batch_size=concurrency, traces=traces, progress=not no_progress,
+            samples, agent, out_dir=out, classes=names, limit=limit, batch_size=concurrency,
+            traces=traces, progress=not no_progress, retry_errors=retry_errors,
         )  # fmt: skip
     finally:
         backend.close()
