@@ -247,3 +247,17 @@ def test_detect_lists_every_face_and_align_writes_one_per_face(tmp_path, lfw_com
     res = CliRunner().invoke(cli, ["detect", str(path), "--detector", "haar", "--json"])
     faces = json.loads(res.output)["faces"]
     assert faces and all("boxes only" in f["doubts"] for f in faces)
+
+
+def test_a_batch_refuses_to_mix_settings_unless_overwritten(tmp_path):
+    folder, _ = _faces_folder(tmp_path)
+    out = tmp_path / "batch"
+    one = str(folder / "alice.png")
+    assert _run(one, str(folder / "bob.png"), "--out", str(out), "--no-progress").exit_code == 0
+    res = _run(
+        one, str(folder / "bob.png"), "--out", str(out), "--no-progress", "--face", "largest"
+    )
+    assert res.exit_code == 1 and "other settings" in res.output and "face: 'all'" in res.output
+    res = _run(one, str(folder / "bob.png"), "--out", str(out), "--no-progress", "--face",
+               "largest", "--overwrite")  # fmt: skip
+    assert res.exit_code == 0 and len(_records(out)) == 2

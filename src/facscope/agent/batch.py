@@ -27,6 +27,7 @@ from facscope.agent.analysis import ROW_COLUMNS, Analysis, analyze, failed_row
 from facscope.agent.loop import Agent
 from facscope.agent.trace import write_trace
 from facscope.io import JsonlLog, is_video
+from facscope.resume import claim_folder
 
 __all__ = ["analyze_batch", "clear_own_outputs", "write_analysis", "write_tables"]
 
@@ -140,8 +141,10 @@ def analyze_batch(
     out_dir: str | Path,
     face: str | int = "all",
     progress: bool = True,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
-    """Analyse each input (image or video) into ``out_dir``; resumes an earlier run there.
+    """Analyse each input (image or video) into ``out_dir``; resumes an earlier run there made
+    with the same settings (other settings are refused unless ``overwrite``, which starts over).
 
     Returns the counts (``inputs``, ``done_before``, ``with_faces``, ``faces``, ``no_face``,
     ``failed``) and the paths of the tables and the summary page.
@@ -149,7 +152,9 @@ def analyze_batch(
     from tqdm.auto import tqdm
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    claim_folder(out, {**agent.settings(), "face": face}, overwrite=overwrite,
+                 results=("results.jsonl", "results.csv", "results.parquet", "index.html"),
+                 command="facscope analyze")  # fmt: skip
     log = JsonlLog(out / "results.jsonl", key="input").repair()
     done = {r.get("input") for r in log.records()}
     todo = [Path(p) for p in paths if str(p) not in done]

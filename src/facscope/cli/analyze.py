@@ -141,9 +141,12 @@ def plan_inputs(
 @click.option("--fps", type=float, help="Clip: frame rate, if the input does not say.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answers and counts as JSON.")
 @click.option("--no-progress", is_flag=True, help="Batch: hide the progress bar.")
+@click.option(
+    "--overwrite", is_flag=True, help="Batch: remove results in --out made with other settings."
+)
 def analyze(inputs: tuple[Path, ...], out_dir: Path | None, which: str, clip: bool | None,
             onset: int | None, apex: int | None, fps: float | None, as_json: bool,
-            no_progress: bool, **opts: Any) -> None:  # fmt: skip
+            no_progress: bool, overwrite: bool, **opts: Any) -> None:  # fmt: skip
     """Analyse the faces of an image, an onset→apex clip (frame folder or video), or a batch.
 
     With no input, the embedded default portrait is analysed offline by the expert backend.
@@ -158,7 +161,8 @@ def analyze(inputs: tuple[Path, ...], out_dir: Path | None, which: str, clip: bo
     try:
         agent = build_agent(opts, backend)
         if files:
-            _batch(agent, files, out_dir or Path("facscope_analyze"), face, as_json, no_progress)
+            out = out_dir or Path("facscope_analyze")
+            _batch(agent, files, out, face, as_json, no_progress, overwrite)
             return
         code = _single(agent, single, out_dir, face, (onset, apex, fps), as_json, note)
     finally:
@@ -226,10 +230,12 @@ def _echo_single(analysis: Any, written: dict[str, Any]) -> None:
 
 
 def _batch(agent: Any, files: list[Path], out: Path, face: str | int, as_json: bool,
-           no_progress: bool) -> None:  # fmt: skip
+           no_progress: bool, overwrite: bool) -> None:  # fmt: skip
     from facscope.agent.batch import analyze_batch
 
-    result = analyze_batch(files, agent, out_dir=out, face=face, progress=not no_progress)
+    result = analyze_batch(
+        files, agent, out_dir=out, face=face, progress=not no_progress, overwrite=overwrite
+    )
     if as_json:
         echo_json({"out": str(out), **result})
         return

@@ -80,12 +80,8 @@ def agent_cmd(data: str, root: Path, limit: int | None, out_dir: Path | None, co
     emotions = names if "neutral" in names else (*names, "neutral")
     agent = build_agent(opts, backend, emotions=tuple(emotions))
     out = out_dir or Path(f"eval_agent_{data}_{opts['backend']}")
-    # what decides the results (not the limit or the concurrency, which a resume may change)
-    described = {
-        k: v for k, v in backend.describe().items() if k not in ("concurrency", "batch_size")
-    }
-    settings = {"data": data, "root": str(root), "classes": list(names), "backend": described,
-                "agent": agent.config.to_dict()}  # fmt: skip
+    # what decides the results (not the limit, which a resume may change)
+    settings = {"data": data, "root": str(root), "classes": list(names), **agent.settings()}
     try:
         claim_folder(out, settings, results=("results.jsonl", "metrics.json", "traces"),
                      overwrite=overwrite, command="facscope eval agent")  # fmt: skip
