@@ -85,6 +85,24 @@ def test_export_then_inspect_csv(layouts, tmp_path):
     }
 
 
+def test_export_never_writes_over_an_input_or_a_foreign_file(layouts, tmp_path):
+    root, _ = layouts["samm"]
+    sheet = next(root.glob("*.xlsx"))
+    before = sheet.read_bytes()
+    for extra in ((), ("--overwrite",)):  # the dataset's own annotation workbook
+        res = invoke("export", "samm", "--root", str(root), "-o", str(sheet), *extra)
+        assert res.exit_code == 1 and sheet.read_bytes() == before
+    out = tmp_path / "m.csv"
+    assert invoke("export", "samm", "--root", str(root), "-o", str(out)).exit_code == 0
+    res = invoke("export", "samm", "--root", str(root), "-o", str(out))
+    assert res.exit_code == 1 and "--overwrite" in res.output
+    assert (
+        invoke("export", "samm", "--root", str(root), "-o", str(out), "--overwrite").exit_code == 0
+    )
+    res = invoke("export", "csv", "--root", str(out), "-o", str(out), "--overwrite")
+    assert res.exit_code == 1 and "the dataset this command reads" in res.output
+
+
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "facscope.cli", *args], capture_output=True, text=True, timeout=120

@@ -222,6 +222,9 @@ def check_cmd(
     help="The CSV manifest to write.",
 )
 @click.option("--absolute", is_flag=True, help="Write absolute paths (default: relative to -o).")
+@click.option(
+    "--overwrite", is_flag=True, help="Replace an existing manifest that facscope wrote at -o."
+)
 def export_cmd(
     name: str,
     root: Path | None,
@@ -229,13 +232,38 @@ def export_cmd(
     strict: bool,
     output: Path,
     absolute: bool,
+    overwrite: bool,
 ) -> None:
-    """Write the dataset as a generic CSV manifest (read it back with: data inspect csv)."""
+    """Write the dataset as a generic CSV manifest (read it back with: data inspect csv).
+
+    An existing -o is replaced only with --overwrite, and never when it is the dataset being
+    read or a file facscope did not write (an annotation sheet, say)."""
     from facscope.data import write_manifest
 
+    _check_output(output, root, overwrite)
     ds = _load(name, root, options, strict)
     out = write_manifest(ds, output, relative=not absolute)
     click.echo(
         f"{len(ds)} samples of {ds.name} written to {out} "
         f"({len(ds.problems)} problem(s) found while loading)"
     )
+
+
+def _check_output(output: Path, root: Path | None, overwrite: bool) -> None:
+    """Refuse to write the manifest over an input or over a file that is not one of ours."""
+    from facscope.data import MANIFEST_COLUMNS
+    from facscope.errors import ConfigError
+
+    if root is not None and output.resolve() == Path(root).resolve():
+        raise ConfigError(f"{output}: that is the dataset this command reads; choose another -o")
+    if not output.exists():
+        return
+    if not overwrite:
+        raise ConfigError(f"{output} exists; pass --overwrite to replace it, or choose another -o")
+    with output.open("rb") as fh:
+        head = fh.readline().decode("utf-8", "replace").strip().split(",")
+    if head[: len(MANIFEST_COLUMNS)] != list(MANIFEST_COLUMNS):
+        raise ConfigError(
+            f"{output} is not a manifest facscope wrote (it may be one of the dataset's own "
+            "files); it is not overwritten: choose another -o"
+        )
