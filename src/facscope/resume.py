@@ -21,7 +21,7 @@ from typing import Any
 from facscope.errors import ConfigError
 from facscope.io import read_json, write_json
 
-__all__ = ["CONFIG_FILE", "claim_folder", "differences"]
+__all__ = ["CONFIG_FILE", "claim", "claim_folder", "differences"]
 
 CONFIG_FILE = "config.json"
 
@@ -51,7 +51,7 @@ def claim_folder(
     """Make ``folder`` hold results of ``settings``; True when it resumes earlier results.
 
     Args:
-        folder: the output folder (created if missing).
+        folder: the output folder (created if missing); the settings go to its ``config.json``.
         settings: the resolved settings that decide the results (JSON data; leave out what may
             change on resume, such as a sample limit or the number of workers).
         results: names (files or folders) inside ``folder`` that hold results; removed with
@@ -64,13 +64,31 @@ def claim_folder(
     """
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
+    return claim(
+        out / CONFIG_FILE,
+        settings,
+        results=[out / n for n in results],
+        overwrite=overwrite,
+        command=command,
+    )
+
+
+def claim(
+    settings_file: str | os.PathLike[str],
+    settings: Mapping[str, Any],
+    *,
+    results: Iterable[str | os.PathLike[str]],
+    overwrite: bool = False,
+    command: str = "the command",
+) -> bool:
+    """:func:`claim_folder` for results that are not a folder of their own (a predictions file):
+    the settings live in ``settings_file``, the results are the paths ``results``."""
+    stored_path = Path(settings_file)
+    paths = [Path(r) for r in results]
     wanted = json.loads(json.dumps(settings))
-    names = list(results)
-    stored_path = out / CONFIG_FILE
-    has_results = any((out / n).exists() for n in names)
+    has_results = any(p.exists() for p in paths)
     if overwrite:
-        for name in names:
-            path = out / name
+        for path in paths:
             if path.is_dir():
                 shutil.rmtree(path)
             elif path.exists():
@@ -81,10 +99,10 @@ def claim_folder(
         changed = differences(stored, wanted)
         if changed:
             raise ConfigError(
-                f"{out} holds results of {command} made with other settings ("
+                f"{stored_path.parent} holds results of {command} made with other settings ("
                 + "; ".join(changed)
-                + "); resume with the same settings, choose a new output folder, or pass "
-                "--overwrite to remove those results and start over"
+                + "); resume with the same settings, choose a new output, or pass --overwrite "
+                "to remove those results and start over"
             )
     write_json(stored_path, wanted)
     return has_results

@@ -89,6 +89,20 @@ def test_errors_are_recorded_and_retried(build_dir, tmp_path):
     assert not any(p["error"] for p in read_generated(out).values())
 
 
+def test_predictions_of_other_settings_are_refused_then_overwritten(build_dir, tmp_path):
+    from facscope.errors import ConfigError
+
+    out = tmp_path / "p.jsonl"
+    one = PredictOptions(limit=1, batch_size=1)
+    predict(build_dir, out, Scripted(_oracle(build_dir)), options=one, progress=False)
+    longer = PredictOptions(limit=1, batch_size=1, max_new_tokens=64)
+    with pytest.raises(ConfigError, match="max_new_tokens: 512 → 64"):
+        predict(build_dir, out, Scripted(_oracle(build_dir)), options=longer, progress=False)
+    again = PredictOptions(limit=1, batch_size=1, max_new_tokens=64, overwrite=True)
+    res = predict(build_dir, out, Scripted(_oracle(build_dir)), options=again, progress=False)
+    assert res.generated == 1 and len(out.read_text().splitlines()) == 1
+
+
 def test_split_restricts_to_the_test_subjects(build_dir, tmp_path):
     records = read_records(build_dir)
     groups = sorted({r.group for r in records})

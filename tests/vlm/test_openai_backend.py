@@ -173,7 +173,7 @@ def test_a_trickling_server_cannot_hold_a_request_past_its_deadline():
     with FakeOpenAIServer([ScriptedReply(content=ANSWER, trickle=0.05)] * 2) as srv:
         backend = _backend(srv, timeout=0.5, max_retries=0)
         start = time.monotonic()
-        ep = Agent(backend, mode="passive").run(image=_tiny())
+        ep = Agent(backend, mode="passive", require_face=False).run(image=_tiny())
         took = time.monotonic() - start
     assert ep.answer.status == "failed" and "deadline" in ep.error
     assert took < 2.0  # the reply alone would take > 10 s at this rate
@@ -185,7 +185,9 @@ def test_a_huge_retry_after_is_not_waited_for():
     replies = [ScriptedReply(status=503, headers={"Retry-After": "100000"}), ANSWER]
     with FakeOpenAIServer(replies) as srv:
         start = time.monotonic()
-        ep = Agent(_backend(srv, max_retries=4), mode="passive").run(image=_tiny())
+        ep = Agent(_backend(srv, max_retries=4), mode="passive", require_face=False).run(
+            image=_tiny()
+        )
         took = time.monotonic() - start
     assert len(srv.requests) == 1 and took < 2.0
     assert ep.answer.status == "failed" and "max_retry_after" in ep.error
@@ -194,6 +196,8 @@ def test_a_huge_retry_after_is_not_waited_for():
 def test_an_oversized_reply_is_refused_unread():
     big = ScriptedReply(content="x" * 300_000)
     with FakeOpenAIServer([big]) as srv:
-        ep = Agent(_backend(srv, max_reply_bytes=100_000), mode="passive").run(image=_tiny())
+        ep = Agent(_backend(srv, max_reply_bytes=100_000), mode="passive", require_face=False).run(
+            image=_tiny()
+        )
     assert ep.answer.status == "failed" and "max_reply_bytes" in ep.error
     assert len(srv.requests) == 1  # not retried

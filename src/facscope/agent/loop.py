@@ -266,9 +266,7 @@ class Agent:
         """What decides this agent's answers, for the ``config.json`` beside resumable results
         (:func:`facscope.resume.claim_folder`): the backend and the loop options, without the
         concurrency or batch size, which a resumed run may change."""
-        described = self.backend.describe()
-        backend = {k: v for k, v in described.items() if k not in ("concurrency", "batch_size")}
-        return {"backend": backend, "agent": self.config.to_dict()}
+        return {"backend": self.backend.settings(), "agent": self.config.to_dict()}
 
     def run(
         self,

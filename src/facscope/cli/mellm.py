@@ -144,6 +144,8 @@ def _predict_options(f: Any) -> Any:
         click.option("--max-new-tokens", default=512, show_default=True, type=click.IntRange(1)),
         click.option("--limit", type=click.IntRange(1), help="Only the first N items."),
         click.option("--retry-errors", is_flag=True, help="Redo items whose generation failed."),
+        click.option("--overwrite", is_flag=True,
+                     help="Remove predictions made with other settings and start over."),
         click.option("--no-progress", is_flag=True, help="Hide the progress bar."),
     ]  # fmt: skip
     return apply_options(f, options)
@@ -195,7 +197,7 @@ def _predict(opts: dict[str, Any], out_dir: Path, predictions: Path) -> tuple[Pa
     build, split = _resolve(opts, out_dir)
     popts = PredictOptions(task=opts["task"], part=opts["part"], limit=opts.get("limit"),
                            batch_size=opts["batch_size"], max_new_tokens=opts["max_new_tokens"],
-                           retry_errors=opts["retry_errors"])  # fmt: skip
+                           retry_errors=opts["retry_errors"], overwrite=opts["overwrite"])  # fmt: skip
     backend = _backend(opts)
     try:
         result = predict(build, predictions, backend, options=popts, split=split,

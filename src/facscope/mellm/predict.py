@@ -21,6 +21,7 @@ from typing import Any
 
 from facscope.errors import ConfigError, InputFileError
 from facscope.io import JsonlLog
+from facscope.resume import claim
 
 __all__ = [
     "PredictOptions",
@@ -42,6 +43,8 @@ class PredictOptions:
         batch_size: items per backend call.
         max_new_tokens: generation budget per item.
         retry_errors: redo items whose earlier line holds an error.
+        overwrite: remove predictions made with other settings and start over (without it,
+            other settings than those stored beside the file are refused).
     """
 
     task: str = "describe"
@@ -50,6 +53,7 @@ class PredictOptions:
     batch_size: int = 8
     max_new_tokens: int = 512
     retry_errors: bool = False
+    overwrite: bool = False
 
     def __post_init__(self) -> None:
         if self.task not in ("describe", "mevqa"):
@@ -145,6 +149,11 @@ def predict(
         todo = todo[: opts.limit]
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
+    settings = {"build": str(root), "task": opts.task, "part": opts.part,
+                "split": split.to_dict() if split is not None else None,
+                "max_new_tokens": opts.max_new_tokens, "backend": backend.settings()}  # fmt: skip
+    claim(out.with_suffix(".config.json"), settings, results=[out], overwrite=opts.overwrite,
+          command="facscope mellm predict")  # fmt: skip
     log = JsonlLog(out).repair()
     done = log.latest()
     finished = {k for k, v in done.items() if not (opts.retry_errors and v.get("error"))}

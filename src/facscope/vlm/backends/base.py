@@ -101,6 +101,11 @@ class Backend:
         pairs = (entry.partition("=") for entry in self.described)
         return {"name": self.name, **{k: getattr(self, a or k) for k, _, a in pairs}}
 
+    def settings(self) -> dict[str, Any]:
+        """:meth:`describe` without what only changes speed (``concurrency``, ``batch_size``):
+        the part stored beside resumable results and compared when a run resumes."""
+        return {k: v for k, v in self.describe().items() if k not in ("concurrency", "batch_size")}
+
     def close(self) -> None:
         """Release resources (threads, models)."""
 
