@@ -129,3 +129,31 @@ def test_table_moves_differing_selection_rules_into_a_column(manifest, tmp_path)
         [{**row, "selection": "last of 2"}, {**row, "model": "n", "selection": "last of 9"}], grid
     )
     assert "- selection: per row" in mixed and "| last of 9 |" in mixed
+
+
+def test_a_changed_config_is_refused_for_finished_runs_and_new_runs_just_run(manifest, tmp_path):
+    from facscope.errors import ConfigError
+
+    out = tmp_path / "g"
+    grid = grid_config(manifest, out, models=("ststnet",), seeds=(0,))
+    run_grid(grid, progress=False)
+    changed = grid_config(manifest, out, models=("ststnet",), seeds=(0,), train=TrainConfig(
+        data="csv", root=str(manifest), classes=CLASSES, face="full", flow="farneback",
+        flow_size=40, epochs=1, batch_size=4, protocol="loso",
+    ))  # fmt: skip
+    before = (out / "grid.yaml").read_text()
+    with pytest.raises(ConfigError, match=r"epochs: 2 → 1"):
+        run_grid(changed, progress=False)
+    assert (out / "grid.yaml").read_text() == before  # the record still says what ran
+    more = run_grid(grid_config(manifest, out, models=("ststnet",), seeds=(0, 1)), progress=False)
+    assert more.ran == ["ststnet__flow__ce__seed1"] and len(more.skipped) == 1
+    redo = run_grid(changed, progress=False, overwrite=True)
+    assert redo.ran == ["ststnet__flow__ce__seed0"]  # run again with the new settings
+
+
+def test_a_grid_without_a_dataset_is_an_error(tmp_path):
+    from facscope.errors import ConfigError
+    from facscope.mer.config import grid_config as from_values
+
+    with pytest.raises(ConfigError, match="train section must name the dataset"):
+        from_values({"models": ["ststnet"], "output_dir": str(tmp_path)})

@@ -203,9 +203,14 @@ def _clear_run(out: Path) -> None:
 @CONFIG_OPT
 @click.option("--output-dir", help="Where runs and tables go.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--overwrite", is_flag=True, help="Run again finished runs made with other settings.")
 @SET_OPT
 def grid_cmd(
-    config_file: Path | None, output_dir: str | None, quiet: bool, sets: tuple[str, ...]
+    config_file: Path | None,
+    output_dir: str | None,
+    quiet: bool,
+    overwrite: bool,
+    sets: tuple[str, ...],
 ) -> None:
     """Run models × samplings × imbalances × seeds; write Markdown/CSV tables and confusion
     matrices. An interrupted grid resumes where it stopped."""
@@ -223,8 +228,10 @@ def grid_cmd(
     train_extra = {key: v for key, v in extra.items() if key not in grid_keys}
     values = {**values, **top, "train": _merge_dicts(values.get("train") or {}, train_extra)}
     grid = grid_config(values, where=str(config_file))
-    summary = run_grid(grid, progress=not quiet)
+    summary = run_grid(grid, progress=not quiet, overwrite=overwrite)
     click.echo(summary.markdown)
     click.echo(f"tables: {summary.markdown_path}, {summary.csv_path}")
     if summary.failed:
         click.echo(f"{len(summary.failed)} run(s) failed: {', '.join(summary.failed)}", err=True)
+        if not summary.ran and not summary.skipped:  # nothing finished: say so in the exit code
+            click.get_current_context().exit(1)

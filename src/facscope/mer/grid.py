@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,8 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from facscope.io import JsonlLog, write_json, write_text
+from facscope.errors import ConfigError
+from facscope.io import JsonlLog, read_json, write_json, write_text
 from facscope.mer.config import GridConfig, TrainConfig, config_to_dict
+from facscope.resume import differences
 
 __all__ = ["GridRun", "GridSummary", "grid_runs", "run_grid", "summarise"]
 
@@ -54,6 +57,19 @@ class GridRun:
     @property
     def done(self) -> bool:
         return (self.output_dir / MARKER).is_file()
+
+    def settings(self) -> dict[str, Any]:
+        """The run's resolved training config as JSON data (stored in its marker)."""
+        return json.loads(json.dumps(config_to_dict(self.config)))
+
+    def stale(self) -> list[str]:
+        """How the finished run's stored config differs from this run's (empty when it does
+        not, or when the run is not finished or its marker predates stored configs)."""
+        if not self.done:
+            return []
+        marker = read_json(self.output_dir / MARKER, what="a finished grid run's marker")
+        stored = marker.get("config") if isinstance(marker, dict) else None
+        return [] if stored is None else differences(stored, self.settings())
 
 
 @dataclass
@@ -97,16 +113,38 @@ def grid_runs(grid: GridConfig) -> list[GridRun]:
     return runs
 
 
-def run_grid(grid: GridConfig, *, progress: bool = True) -> GridSummary:
-    """Run (or resume) every run of ``grid`` and write the tables; see the module docstring."""
+def _check_finished(runs: Sequence[GridRun], overwrite: bool) -> None:
+    """Refuse finished runs made with other settings, or (``overwrite``) mark them to rerun."""
+    stale = [(r, r.stale()) for r in runs]
+    stale = [(r, diff) for r, diff in stale if diff]
+    if stale and not overwrite:
+        shown = "; ".join(f"{r.name} ({', '.join(d[:3])})" for r, d in stale[:3])
+        more = f" and {len(stale) - 3} more" if len(stale) > 3 else ""
+        raise ConfigError(
+            f"{len(stale)} finished run(s) of this grid were made with other settings: "
+            f"{shown}{more}; run the grid with its settings, use a new output_dir, or pass "
+            "--overwrite to run them again"
+        )
+    for r, _ in stale:
+        shutil.rmtree(r.output_dir)
+
+
+def run_grid(grid: GridConfig, *, progress: bool = True, overwrite: bool = False) -> GridSummary:
+    """Run (or resume) every run of ``grid`` and write the tables; see the module docstring.
+
+    A finished run whose stored config differs from the grid's (say ``epochs`` changed) is an
+    error naming it and the keys, unless ``overwrite``, which runs it again; runs added to the
+    grid (models, seeds) simply run.
+    """
     import yaml
 
     from facscope.mer.train import train
 
     out = Path(grid.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    write_text(out / "grid.yaml", yaml.safe_dump(config_to_dict(grid), sort_keys=False))
     runs = grid_runs(grid)
+    _check_finished(runs, overwrite)
+    write_text(out / "grid.yaml", yaml.safe_dump(config_to_dict(grid), sort_keys=False))
     summary_ran, skipped, failed = [], [], []
     for i, run in enumerate(runs):
         if run.done:
@@ -128,7 +166,8 @@ def run_grid(grid: GridConfig, *, progress: bool = True) -> GridSummary:
             }
             JsonlLog(out / "failures.jsonl").repair().append(failure, ensure_ascii=True)
             continue
-        write_json(run.output_dir / MARKER, {"run": run.name, "metrics": result.metrics})
+        marker = {"run": run.name, "metrics": result.metrics, "config": run.settings()}
+        write_json(run.output_dir / MARKER, marker)
         summary_ran.append(run.name)
     rows = summarise(runs)
     md = markdown_table(rows, grid)
