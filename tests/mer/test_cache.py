@@ -254,3 +254,23 @@ def test_onset_difference_input_zeroes_a_still_face():
     assert torch.allclose(v[0, :, 2], torch.full((3, 4, 4), 200 / 255))
     with pytest.raises(ConfigError, match="clip_input"):
         to_model_input(x, spec, clip_input="bogus")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "objects"])
+def test_a_damaged_entry_is_reported_and_built_again(tiny, tmp_path, damage):
+    from facscope.errors import FacscopeDataWarning
+
+    spec = CacheSpec(
+        root=tmp_path, kind="flow", size=28, face="full", flow="farneback", flow_size=40
+    )
+    built = build_cache(list(tiny)[:2], spec, progress=False)
+    flow = built.entries[0] / "flow.npy"
+    good = np.load(flow)
+    if damage == "truncated":
+        flow.write_bytes(flow.read_bytes()[:-100])  # a kill or a full disk during a copy
+    else:
+        np.save(flow, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.warns(FacscopeDataWarning, match="damaged.*flow.npy"):
+        again = build_cache(list(tiny)[:2], spec, progress=False)
+    assert again.reused == 1 and again.built == 1
+    assert np.array_equal(load_entry(again.entries[0], "flow")["flow"], good)

@@ -301,3 +301,18 @@ def test_a_gpu_run_without_loader_workers_is_warned():
         warn_if_loading_starves("clip", 4, "cuda")
         warn_if_loading_starves("flow", 0, "cuda")  # a 28 px flow stack is cheap to read
         warn_if_loading_starves("clip", 0, "cpu")
+
+
+def test_a_corrupt_checkpoint_is_refused_with_the_fix(workdir):
+    from facscope.errors import InputFileError
+
+    cfg = base_config(workdir, "corrupt", max_steps=13)  # fold 1 stopped after its epoch 0
+    assert train(cfg, progress=False).interrupted
+    (ck,) = [  # the fold the stop left unfinished (finished folds are not resumed)
+        c
+        for c in Path(cfg.output_dir).glob("fold_*/checkpoint.pt")
+        if not (c.parent / "predictions.csv").is_file()
+    ]
+    ck.write_bytes(ck.read_bytes()[:200])  # truncated
+    with pytest.raises(InputFileError, match=r"checkpoint.pt: cannot resume.*--no-resume"):
+        train(cfg.replace(max_steps=None), progress=False)

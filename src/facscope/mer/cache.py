@@ -25,6 +25,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -34,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from facscope.data.sample import Sample
-from facscope.errors import ConfigError, FacscopeError, InputFileError
+from facscope.errors import ConfigError, FacscopeDataWarning, FacscopeError, InputFileError
 from facscope.io import JsonlLog, atomic_path, write_json
 
 __all__ = ["CacheBuild", "CacheSpec", "FrameFile", "build_cache", "cache_sample", "load_entry"]
@@ -127,8 +129,33 @@ class CacheBuild:
     reused: int
 
 
+def _damage(entry: Path) -> str | None:
+    """Why a finished-looking entry cannot be read (a truncated or foreign ``.npy``), or None.
+    Memory-mapping reads only the header and checks the file holds all the data it declares;
+    arrays of Python objects cannot be mapped, so they are caught too."""
+    for path in sorted(entry.glob("*.npy")):
+        try:
+            np.load(path, mmap_mode="r")
+        except (ValueError, OSError, EOFError) as exc:
+            return f"{path.name}: {exc}"
+    return None
+
+
 def is_done(entry: Path) -> bool:
-    return (entry / "meta.json").is_file()
+    """True for a finished entry whose arrays can be read; a damaged one (a kill or a disk
+    fault during a copy) is reported, removed and so built again."""
+    if not (entry / "meta.json").is_file():
+        return False
+    problem = _damage(entry)
+    if problem is None:
+        return True
+    warnings.warn(
+        f"cache entry {entry} is damaged ({problem}); it is built again",
+        FacscopeDataWarning,
+        stacklevel=2,
+    )
+    shutil.rmtree(entry, ignore_errors=True)
+    return False
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from facscope.errors import InputFileError
 from facscope.io import atomic_path
 
 __all__ = ["CHECKPOINT", "history_json", "load_checkpoint", "save_checkpoint", "save_torch"]
@@ -50,9 +51,16 @@ def load_checkpoint(path: Path, accelerator: Any, model: Any, optimizer: Any) ->
     checkpoint (its ``epoch``, ``history``, ``best`` and ``fold_steps`` too)."""
     import torch
 
-    ck = torch.load(path, map_location="cpu", weights_only=True)
-    accelerator.unwrap_model(model).load_state_dict(ck["model"])
-    optimizer.load_state_dict(ck["optimizer"])
-    if ck.get("scaler") is not None and accelerator.scaler is not None:
-        accelerator.scaler.load_state_dict(ck["scaler"])
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+        accelerator.unwrap_model(model).load_state_dict(ck["model"])
+        optimizer.load_state_dict(ck["optimizer"])
+        if ck.get("scaler") is not None and accelerator.scaler is not None:
+            accelerator.scaler.load_state_dict(ck["scaler"])
+    except Exception as exc:  # truncated, not a torch file, another model's, a planted pickle
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise InputFileError(
+            f"{path}: cannot resume from this checkpoint ({type(exc).__name__}: {reason}); "
+            "delete it to train this fold from the start, or run with --no-resume"
+        ) from None
     return ck
