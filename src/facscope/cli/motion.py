@@ -49,8 +49,9 @@ def pipeline_options(fn: Any) -> Any:
         choice_option(
             "--global-model",
             choices=("none", *GLOBAL_MODELS),
-            default="none",
-            help="Also remove a global head motion fitted robustly over the face.",
+            default="similarity",
+            help="Register away the global head/camera motion (fitted robustly over the face) "
+            "before the flow and the nose window; none = MELLM's nose window alone.",
         ),
         click.option("--size", default=256, show_default=True, help="Aligned face crop side."),
         choice_option(

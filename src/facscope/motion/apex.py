@@ -42,6 +42,7 @@ import numpy as np
 from facscope.data.clips import APEX_FINDERS
 from facscope.errors import ConfigError
 from facscope.motion.clip import Clip, ClipAlignment
+from facscope.motion.compensate import face_mask
 
 __all__ = [
     "APEX_SIGNALS",
@@ -75,40 +76,14 @@ class ApexResult:
         return {"index": self.index, "rule": self.rule, "signal": self.signal}
 
 
-def face_mask(size: int) -> np.ndarray:
-    """Union of the canonical face regions in a ``size``-pixel aligned crop (bool)."""
-    from facscope.face import REGIONS
-
-    m = np.zeros((size, size), dtype=bool)
-    for box in REGIONS.values():
-        x1, y1 = round(box.x1 * size), round(box.y1 * size)
-        x2, y2 = max(x1 + 1, round(box.x2 * size)), max(y1 + 1, round(box.y2 * size))
-        m[y1:y2, x1:x2] = True
-    return m
-
-
 def _stabilized(crops: list[np.ndarray], mask: np.ndarray) -> list[np.ndarray]:
     """Each crop with its global similarity motion relative to the first removed."""
-    import cv2
+    from facscope.motion.compensate import register_global, warp_by_matrix
 
-    from facscope.motion.compensate import fit_global_motion
-    from facscope.motion.flow import create_flow
-
-    dis = create_flow("dis")
-    half = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])
     out = [crops[0]]
     for c in crops[1:]:
-        m = np.vstack([fit_global_motion(dis(crops[0], c), mask, model="similarity"), [0, 0, 1]])
-        m = (np.linalg.inv(half) @ m @ half)[:2]  # continuous → OpenCV integer pixel centres
-        out.append(
-            cv2.warpAffine(
-                c,
-                m,
-                c.shape[::-1],
-                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                borderMode=cv2.BORDER_REPLICATE,
-            )
-        )
+        m = register_global(crops[0], lambda m, c=c: warp_by_matrix(c, m), mask=mask, rounds=1)
+        out.append(warp_by_matrix(c, m))
     return out
 
 

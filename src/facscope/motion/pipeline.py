@@ -50,7 +50,9 @@ class MotionConfig:
         flow: flow method name (:func:`facscope.motion.flow.list_flows`).
         flow_params: the method's parameters (its defaults when empty).
         nose_window: nose-tip compensation window (odd pixels; 0 = off). MELLM: 11.
-        global_model: ``None``, ``"similarity"`` or ``"affine"`` global-motion removal.
+        global_model: ``"similarity"`` (default), ``"affine"`` or ``None``: the global head
+            (or camera) motion registered away before the flow and the nose window
+            (:mod:`facscope.motion.compensate`); None is MELLM's nose window alone.
         strain_size: side of the (u, v, strain) stack.
         region_set: ``"canonical"`` or ``"mellm29"`` region statistics.
         apex_rule: ``"max-motion"`` or ``"midpoint"``, used when a clip has no apex.
@@ -67,7 +69,7 @@ class MotionConfig:
     flow: str = "tvl1"
     flow_params: dict[str, Any] = field(default_factory=dict)
     nose_window: int = 11
-    global_model: str | None = None
+    global_model: str | None = "similarity"
     strain_size: int = 28
     region_set: str = "canonical"
     apex_rule: str = "max-motion"
@@ -200,29 +202,59 @@ class MotionResult:
         return out
 
 
-def _from_crops(
-    onset_rgb: np.ndarray,
-    apex_rgb: np.ndarray,
+def _registered(alignment: ClipAlignment, matrix: np.ndarray) -> ClipAlignment:
+    """``alignment`` followed by undoing the crop-space motion ``matrix`` (onset → apex): its
+    crop of the apex frame is the apex registered to the onset, rendered from the source frame
+    (no replicated borders)."""
+    m = np.vstack([np.asarray(matrix, np.float64)[:2], [0, 0, 1]])
+    return dataclasses.replace(alignment, forward=np.linalg.inv(m) @ alignment.forward)
+
+
+def _register(
+    onset_rgb: np.ndarray, apex_frame: np.ndarray, alignment: ClipAlignment, config: MotionConfig
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The apex crop, registered to the onset by the global model when one is set."""
+    if config.global_model is None:
+        return alignment.crop(apex_frame), None
+    from facscope.motion.compensate import face_mask, register_global
+    from facscope.motion.flow import to_gray
+
+    matrix = register_global(
+        to_gray(onset_rgb),
+        lambda m: _registered(alignment, m).crop_gray(apex_frame),
+        mask=face_mask(alignment.size),
+        model=config.global_model,
+    )
+    return _registered(alignment, matrix).crop(apex_frame), matrix
+
+
+def _from_frames(
+    onset_frame: np.ndarray,
+    apex_frame: np.ndarray,
     alignment: ClipAlignment,
     config: MotionConfig,
     **positions: Any,
 ) -> MotionResult:
-    from facscope.face import REGIONS
+    """Crop both frames through the onset alignment (the apex registered to the onset first
+    when a global model is set), then flow, compensation, strain, colour map and statistics."""
     from facscope.motion.colormap import motion_colormap
-    from facscope.motion.compensate import compensate
+    from facscope.motion.compensate import compensate, face_mask
     from facscope.motion.flow import compute_flow, create_flow
     from facscope.motion.stats import region_stats
     from facscope.motion.strain import optical_strain, ststnet_stack
 
+    onset_rgb = alignment.crop(onset_frame)
+    apex_rgb, registered = _register(onset_rgb, apex_frame, alignment, config)
     method = create_flow(config.flow, **config.flow_params)
     raw = compute_flow(onset_rgb, apex_rgb, method)
-    mask = None
-    if config.global_model is not None:
-        n = alignment.size
-        mask = np.zeros((n, n), bool)
-        for b in REGIONS.values():  # the face, without background or hair
-            mask[int(b.y1 * n) : int(np.ceil(b.y2 * n)), int(b.x1 * n) : int(np.ceil(b.x2 * n))] = 1
-    comp = compensate(raw, nose=alignment.nose_tip, config=config.compensation, mask=mask)
+    mask = None if config.global_model is None else face_mask(alignment.size)
+    comp = compensate(
+        raw,
+        nose=alignment.nose_tip,
+        config=config.compensation,
+        mask=mask,
+        registered=registered,
+    )
     strain = optical_strain(comp.flow)
     return MotionResult(
         onset_rgb=onset_rgb,
@@ -265,7 +297,7 @@ def analyse_pair(
             f"{apex.shape[1::-1]}"
         )
     al = alignment or _align(onset, cfg)
-    return _from_crops(al.crop(onset), al.crop(apex), al, cfg)
+    return _from_frames(onset, apex, al, cfg)
 
 
 def analyse_clip(
@@ -304,9 +336,9 @@ def analyse_clip(
         apex, rule, signal = spotted.index, spotted.rule, spotted.signal
     apex = clip.position(apex)
     on_img, apex_img = clip.load([onset, apex])
-    return _from_crops(
-        al.crop(on_img),
-        al.crop(apex_img),
+    return _from_frames(
+        on_img,
+        apex_img,
         al,
         cfg,
         onset=onset,
