@@ -75,7 +75,9 @@ def _load_input(
     help="Output folder for trace.json and report.html [default: <input>_agent].",
 )
 @click.option("--onset", type=int, help="Clip: onset frame number (default: first frame).")
-@click.option("--apex", type=int, help="Clip: apex frame number (default: middle frame).")
+@click.option(
+    "--apex", type=int, help="Clip: apex frame number (default: spotted as `facscope motion` does)."
+)
 @click.option("--fps", type=float, help="Clip: frame rate, if the input does not say.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer and counts as JSON.")
 def analyze(image: Path | None, out_dir: Path | None, onset: int | None, apex: int | None,
@@ -101,7 +103,8 @@ def analyze(image: Path | None, out_dir: Path | None, onset: int | None, apex: i
     report = write_report(episode, out / "report.html", title=f"facscope analyze: {name}")
     a = episode.answer
     if as_json:
-        echo_json({"input": name, **episode.summary(), "trace": str(trace), "report": str(report)})
+        echo_json({"input": name, **episode.summary(), "clip": episode.clip,
+                   "trace": str(trace), "report": str(report)})  # fmt: skip
         return
     basis = f" ({a.au_basis})" if a and a.au_basis else ""
     aus = (
@@ -113,6 +116,10 @@ def analyze(image: Path | None, out_dir: Path | None, onset: int | None, apex: i
     status = a.status if a else "failed"
     reason = f" — {a.reason}" if a and a.reason else ""
     click.echo(f"  parse: {status}{reason}")
+    if episode.clip:
+        from facscope.agent.report import clip_text
+
+        click.echo(f"  {clip_text(episode.clip)}")
     click.echo(
         f"  {len(episode.turns)} turn(s), {episode.tool_calls} tool call(s), {episode.zooms} zoom(s), "
         f"{episode.seconds:.2f} s"

@@ -19,7 +19,14 @@ from facscope.errors import ConfigError
 from facscope.motion.clip import FACE_MODES, Clip, ClipAlignment, align_frame
 from facscope.motion.compensate import GLOBAL_MODELS, Compensation, CompensationConfig
 
-__all__ = ["MotionConfig", "MotionResult", "analyse_clip", "analyse_pair"]
+__all__ = [
+    "MotionConfig",
+    "MotionResult",
+    "align_onset",
+    "analyse_clip",
+    "analyse_pair",
+    "spot_clip_apex",
+]
 
 #: Files :meth:`MotionResult.save` writes (the ``meta.json`` last).
 OUTPUT_FILES = (
@@ -125,7 +132,8 @@ class MotionConfig:
 class MotionResult:
     """Everything the pipeline computed for one onset/apex pair (crop pixels throughout).
 
-    ``onset``/``apex``/``offset`` are clip positions (0-based; None for an image pair).
+    ``onset``/``apex``/``offset`` are clip positions (0-based; None for an image pair);
+    ``skipped`` the positions the apex spotter found without the onset's face.
     """
 
     onset_rgb: np.ndarray = field(repr=False)
@@ -144,6 +152,7 @@ class MotionResult:
     apex_rule: str = "annotated"
     apex_signal: str | None = None
     flow_params: dict[str, Any] = field(default_factory=dict)
+    skipped: tuple[int, ...] = ()
 
     @property
     def onset_gray(self) -> np.ndarray:
@@ -170,6 +179,7 @@ class MotionResult:
             "offset": self.offset,
             "apex_rule": self.apex_rule,
             "apex_signal": self.apex_signal,
+            "frames_without_face": list(self.skipped),
             "flow": {"method": self.config.flow, "params": self.flow_params},
             "compensation": self.compensation.to_dict(),
             "alignment": self.alignment.to_dict(),
@@ -282,6 +292,24 @@ def _align(frame: np.ndarray, config: MotionConfig) -> ClipAlignment:
     )
 
 
+def align_onset(clip: Clip, onset: int, config: MotionConfig | None = None) -> ClipAlignment:
+    """The alignment of ``clip``'s onset frame (position) that every frame is cropped with.
+
+    Raises:
+        FaceNotFoundError: no face on the onset frame; the message names the clip and frame.
+    """
+    from facscope.errors import FaceNotFoundError
+
+    cfg = config or MotionConfig()
+    try:
+        return _align(clip[onset], cfg)
+    except FaceNotFoundError as exc:
+        raise FaceNotFoundError(
+            f"{clip.source}: frame {clip.numbers[onset]} (the onset): {exc}; give --onset "
+            "a frame that shows the face"
+        ) from None
+
+
 def analyse_pair(
     onset: np.ndarray,
     apex: np.ndarray,
@@ -300,6 +328,34 @@ def analyse_pair(
     return _from_frames(onset, apex, al, cfg)
 
 
+def spot_clip_apex(
+    clip: Clip,
+    *,
+    onset: int,
+    offset: int | None = None,
+    config: MotionConfig | None = None,
+    alignment: ClipAlignment | None = None,
+) -> Any:
+    """The apex of ``clip`` between positions ``onset`` and ``offset`` by ``config``'s rule,
+    signal and detector (an :class:`~facscope.motion.apex.ApexResult`); the one apex rule of
+    ``motion`` and ``analyze``."""
+    from facscope.motion.apex import spot_apex
+
+    cfg = config or MotionConfig()
+    return spot_apex(
+        clip,
+        onset=onset,
+        offset=offset,
+        rule=cfg.apex_rule,
+        signal=cfg.apex_signal,
+        alignment=alignment if alignment is not None else align_onset(clip, onset, cfg),
+        smooth_s=cfg.apex_smooth_s,
+        stabilize=cfg.apex_stabilize,
+        nose_window=cfg.nose_window,
+        detector=cfg.detector if cfg.face == "detect" else None,
+    )
+
+
 def analyse_clip(
     clip: Clip,
     *,
@@ -314,26 +370,14 @@ def analyse_clip(
     Without ``apex`` the apex is spotted between ``onset`` and ``offset`` (default: the last
     frame) by ``config.apex_rule``; the result records which rule produced it.
     """
-    from facscope.motion.apex import spot_apex
-
     cfg = config or MotionConfig()
     onset = clip.position(onset)
     offset = clip.position(len(clip) - 1 if offset is None else offset)
-    al = alignment or _align(clip[onset], cfg)
-    rule, signal = "annotated", None
+    al = alignment or align_onset(clip, onset, cfg)
+    rule, signal, skipped = "annotated", None, ()
     if apex is None:
-        spotted = spot_apex(
-            clip,
-            onset=onset,
-            offset=offset,
-            rule=cfg.apex_rule,
-            signal=cfg.apex_signal,
-            alignment=al,
-            smooth_s=cfg.apex_smooth_s,
-            stabilize=cfg.apex_stabilize,
-            nose_window=cfg.nose_window,
-        )
-        apex, rule, signal = spotted.index, spotted.rule, spotted.signal
+        spotted = spot_clip_apex(clip, onset=onset, offset=offset, config=cfg, alignment=al)
+        apex, rule, signal, skipped = spotted.index, spotted.rule, spotted.signal, spotted.skipped
     apex = clip.position(apex)
     on_img, apex_img = clip.load([onset, apex])
     return _from_frames(
@@ -346,4 +390,5 @@ def analyse_clip(
         offset=offset,
         apex_rule=rule,
         apex_signal=signal,
+        skipped=skipped,
     )
