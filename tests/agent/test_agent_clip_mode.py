@@ -55,7 +55,7 @@ def test_analyze_and_motion_report_the_same_regions_for_the_same_frames(
     folder, sc, _ = clip_folder
     onset, apex = 1, sc.apex + 1  # frame numbers of img1…
     _, trace = _analyze(folder, tmp_path / "a", "--onset", str(onset), "--apex", str(apex))
-    motion = [r for r in trace["tool_records"] if r["name"] == "motion_map"][0]
+    motion = next(r for r in trace["tool_records"] if r["name"] == "motion_map")
     res = CliRunner().invoke(
         cli, ["motion", str(folder), "--onset", str(onset), "--apex", str(apex), "--json",
               "-o", str(tmp_path / "m.png")],
