@@ -78,15 +78,30 @@ def _load_input(
 @click.option(
     "--apex", type=int, help="Clip: apex frame number (default: spotted as `facscope motion` does)."
 )
-@click.option("--fps", type=float, help="Clip: frame rate, if the input does not say.")
+@click.option(
+    "--fps",
+    type=float,
+    help="Clip: frame rate, if the input does not say. "
+    "With --timeline: samples per second of video (default: every frame).",
+)
+@click.option(
+    "--timeline",
+    is_flag=True,
+    help="Video or frame folder: emotion and AUs of every "
+    "face per sampled frame → timeline.csv, timeline.png, report.html.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the answer and counts as JSON.")
 def analyze(image: Path | None, out_dir: Path | None, onset: int | None, apex: int | None,
-            fps: float | None, as_json: bool, **opts: Any) -> None:  # fmt: skip
+            fps: float | None, timeline: bool, as_json: bool, **opts: Any) -> None:  # fmt: skip
     """Analyse a face image or an onset→apex clip (frame folder or video) with the agent.
 
     With no input, the embedded default portrait is analysed offline by the expert backend.
     Writes trace.json (every step; the answer under "answer") and report.html (self-contained).
     """
+    if timeline:
+        from facscope.cli.timeline import analyze_timeline
+
+        return analyze_timeline(image, out_dir, fps, opts, as_json)
     from facscope.agent.report import write_report
     from facscope.agent.trace import write_trace
     from facscope.facs import AU_CATALOGUE
