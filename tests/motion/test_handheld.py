@@ -114,7 +114,7 @@ def test_still_parts_stay_still_and_the_au_keeps_its_motion(scene, motion):
     onset = shoot(img, p0)
     al = align_frame(onset, size=256)
     au_region, still_face, still_bg = _regions(al, au_onset)
-    cfg = MotionConfig()  # the default: similarity registration, then the 11-px nose window
+    cfg = MotionConfig(global_model="similarity")  # what motion/analyze use on a video file
     still_cam = analyse_pair(onset, shoot(img, p0, au), config=cfg, alignment=al)
     reference = still_cam.flow[au_region].mean(0)
     res = analyse_pair(
@@ -160,9 +160,37 @@ def test_a_shaking_clip_keeps_its_apex_and_its_au(scene):
     for g in gains[1:]:
         shake = camera(img.shape, *rng.uniform(-4, 4, 2), rng.uniform(-1, 1), 1.0)
         frames.append(shoot(img, then(p0, shake), au * g))
-    res = analyse_clip(Clip.from_frames(frames, fps=30), config=MotionConfig(flow="dis"))
+    res = analyse_clip(
+        Clip.from_frames(frames, fps=30), config=MotionConfig(flow="dis", global_model="similarity")
+    )
     assert (res.apex, res.apex_rule) == (4, "max-motion")
     _, still_face, still_bg = _regions(res.alignment, au_onset)
     mag = np.hypot(res.flow[..., 0], res.flow[..., 1])
     assert mag[still_face].mean() < 2 * STILL_RESIDUAL_PX  # DIS is noisier than TV-L1
     assert mag[still_bg].mean() < 2 * STILL_RESIDUAL_PX
+
+
+def test_motion_registers_by_default_on_a_video_file_only(scene, tmp_path, write_frames):
+    """``--global-model auto``: similarity for a video file (hand-held footage), MELLM's nose
+    window alone for a frame folder (lab clips, datasets)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from facscope.cli.main import cli
+    from facscope.io import write_video
+    from facscope.motion.pipeline import default_global_model
+
+    img, au, p0, _ = scene
+    frames = [shoot(img, p0), shoot(img, then(p0, camera(img.shape, 3.0, -6.0, 2.0, 1.0)), au)]
+    video = write_video(tmp_path / "hand.mkv", frames, fps=30)
+    folder = tmp_path / "frames"
+    write_frames(folder, frames)
+    assert default_global_model(video) == "similarity"
+    assert default_global_model(folder) is None and default_global_model("<memory>") is None
+    for path, model in ((video, "similarity"), (folder, None)):
+        args = ["motion", str(path), "--apex", "1" if path == video else "2", "--flow", "dis"]
+        res = CliRunner().invoke(cli, [*args, "--json", "-o", str(tmp_path / "m.png")])
+        assert res.exit_code == 0, res.output
+        comp = json.loads(res.output)["compensation"]
+        assert comp["global_model"] == model and comp["registered"] == (model is not None)

@@ -111,6 +111,10 @@ class ClipFrames:
             onset's face skipped), which needs the onset's face.
         detector, size: face detector and aligned-crop side of the onset alignment.
 
+    ``config`` is the :class:`~facscope.motion.pipeline.MotionConfig` ``facscope motion`` would
+    use on this input (the global model by
+    :func:`~facscope.motion.pipeline.default_global_model`: similarity for a video file).
+
     Raises:
         FaceNotFoundError: the apex must be spotted and the onset (or every later frame) shows
             no face; the message names the clip and the frame.
@@ -126,12 +130,18 @@ class ClipFrames:
         size: int = 256,
     ) -> None:
         from facscope.motion.clip import Clip
-        from facscope.motion.pipeline import MotionConfig, align_onset, spot_clip_apex
+        from facscope.motion.pipeline import (
+            MotionConfig,
+            align_onset,
+            default_global_model,
+            spot_clip_apex,
+        )
 
         if not isinstance(clip, Clip):
             clip = _frames_clip(clip, onset, apex)
         self.clip = clip
-        self.config = MotionConfig(size=size, detector=detector)
+        gm = default_global_model(clip.source)  # as ``facscope motion`` chooses for this input
+        self.config = MotionConfig(size=size, detector=detector, global_model=gm)
         on = clip.index_of(clip.numbers[0] if onset is None else onset)
         self._alignment = None
         self.apex_rule, self.skipped = "given", ()
@@ -191,6 +201,7 @@ def motion_evidence(
     region: str | None = None,
     size: int = 224,
     flow: str = "tvl1",
+    config: Any = None,
 ) -> tuple[np.ndarray, list[dict[str, Any]], str]:
     """The colour map, region statistics and prompt text of onset → apex motion.
 
@@ -200,7 +211,9 @@ def motion_evidence(
             :class:`~facscope.face.AlignedFace` is accepted too) that crops both frames.
         region: one canonical region to show (its statistics only), or None for the face.
         size: longer side of the returned picture.
-        flow: optical-flow method (:func:`facscope.motion.flow.list_flows`).
+        flow: optical-flow method (:func:`facscope.motion.flow.list_flows`) when no ``config``.
+        config: the :class:`~facscope.motion.pipeline.MotionConfig` (``ClipFrames.config``);
+            default: ``motion``'s defaults with ``flow`` at the alignment's size.
 
     Returns:
         (RGB picture, statistics as dicts, text for the model).
@@ -219,9 +232,8 @@ def motion_evidence(
         alignment = ClipAlignment(
             forward=alignment.forward, size=alignment.size, face=alignment.face
         )
-    result = analyse_pair(
-        onset, apex, config=MotionConfig(size=alignment.size, flow=flow), alignment=alignment
-    )
+    cfg = config or MotionConfig(size=alignment.size, flow=flow)
+    result = analyse_pair(onset, apex, config=cfg, alignment=alignment)
     picture, stats = result.colormap, result.regions
     if region is not None:
         stats = [s for s in stats if s.region == region]

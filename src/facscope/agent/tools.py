@@ -378,7 +378,12 @@ class FaceTools:
         except FaceNotFoundError as exc:
             raise ToolError(str(exc)) from None
         picture, stats, text = motion_evidence(
-            self.onset, self._require_image(), alignment, region=region, size=self.config.view_size
+            self.onset,
+            self._require_image(),
+            alignment,
+            region=region,
+            size=self.config.view_size,
+            config=self.clip.config,
         )
         return text, {"region": region, "stats": stats, "clip": self.clip.to_dict()}, [picture]
 

@@ -47,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "align_onset": "pipeline",
     "analyse_clip": "pipeline",
     "analyse_pair": "pipeline",
+    "default_global_model": "pipeline",
     "spot_clip_apex": "pipeline",
     "ClipItem": "preprocess",
     "read_clip_csv": "preprocess",

@@ -57,9 +57,10 @@ class MotionConfig:
         flow: flow method name (:func:`facscope.motion.flow.list_flows`).
         flow_params: the method's parameters (its defaults when empty).
         nose_window: nose-tip compensation window (odd pixels; 0 = off). MELLM: 11.
-        global_model: ``"similarity"`` (default), ``"affine"`` or ``None``: the global head
-            (or camera) motion registered away before the flow and the nose window
-            (:mod:`facscope.motion.compensate`); None is MELLM's nose window alone.
+        global_model: ``None`` (default: MELLM's nose window alone), ``"similarity"`` or
+            ``"affine"``: the global head (or camera) motion registered away before the flow
+            and the nose window (:mod:`facscope.motion.compensate`). ``motion`` and
+            ``analyze`` choose by :func:`default_global_model` (similarity for video files).
         strain_size: side of the (u, v, strain) stack.
         region_set: ``"canonical"`` or ``"mellm29"`` region statistics.
         apex_rule: ``"max-motion"`` or ``"midpoint"``, used when a clip has no apex.
@@ -76,7 +77,7 @@ class MotionConfig:
     flow: str = "tvl1"
     flow_params: dict[str, Any] = field(default_factory=dict)
     nose_window: int = 11
-    global_model: str | None = "similarity"
+    global_model: str | None = None
     strain_size: int = 28
     region_set: str = "canonical"
     apex_rule: str = "max-motion"
@@ -290,6 +291,19 @@ def _align(frame: np.ndarray, config: MotionConfig) -> ClipAlignment:
         detector=config.detector,
         detect_max_side=config.detect_max_side,
     )
+
+
+def default_global_model(source: str | os.PathLike[str] | None) -> str | None:
+    """The global model ``motion`` and ``analyze`` use for an input: ``"similarity"`` for a
+    video file (hand-held footage: the camera moves), None (MELLM's nose window alone) for
+    frame folders, image pairs and in-memory clips (lab recordings, datasets), where the
+    registration costs grounding recall on the synthetic benchmark (docs/motion.md)."""
+    from facscope.io import is_video
+
+    if source is None or str(source).startswith("<"):
+        return None
+    p = Path(source)
+    return "similarity" if p.is_file() and is_video(p) else None
 
 
 def align_onset(clip: Clip, onset: int, config: MotionConfig | None = None) -> ClipAlignment:
