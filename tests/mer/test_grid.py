@@ -155,5 +155,6 @@ def test_a_grid_without_a_dataset_is_an_error(tmp_path):
     from facscope.errors import ConfigError
     from facscope.mer.config import grid_config as from_values
 
+    grid = from_values({"models": ["ststnet"], "output_dir": str(tmp_path)})
     with pytest.raises(ConfigError, match="train section must name the dataset"):
-        from_values({"models": ["ststnet"], "output_dir": str(tmp_path)})
+        run_grid(grid, progress=False)

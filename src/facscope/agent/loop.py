@@ -135,6 +135,7 @@ class _State:
             backend=agent.backend.describe(),
             image=image,
             is_clip=self.tools.is_clip,
+            clip=None if self.tools.clip is None else self.tools.clip.to_dict(),
             labels=dict(item.labels),
             config=cfg.to_dict(),
         )

@@ -16,7 +16,7 @@ from facscope.agent.trace import Episode
 from facscope.facs import AU_CATALOGUE
 from facscope.vlm.backends.openai import encode_image
 
-__all__ = ["annotate_input", "data_url", "render_report", "write_report"]
+__all__ = ["annotate_input", "clip_text", "data_url", "render_report", "write_report"]
 
 _COLOURS = {
     "face": (255, 200, 0),
@@ -133,6 +133,8 @@ def _episode_parts(episode: Episode, trace: dict[str, Any], heading: str = "h2")
     """The answer, the images the agent saw, its reasoning turn by turn and the timings."""
     a = trace["answer"]
     parts = [_answer_box(episode, a)]
+    if episode.clip:
+        parts.append(f"<p class='clip'>{_esc(clip_text(episode.clip))}</p>")
     labels = {k: v for k, v in episode.labels.items() if isinstance(v, (str, int, float, list))}
     if labels:
         parts.append(f"<p>Labels: {_esc(labels)}</p>")
@@ -221,6 +223,17 @@ def render_report(episode: Episode, *, title: str | None = None) -> str:
     parts += _episode_parts(episode, trace)
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def clip_text(clip: dict[str, Any]) -> str:
+    """One line on the frames a clip answer used (``ClipFrames.to_dict()``)."""
+    rule = "given" if clip["apex_rule"] == "given" else f"spotted by the {clip['apex_rule']} rule"
+    skipped = clip.get("frames_without_face") or []
+    tail = f"; frames without the face, skipped: {skipped}" if skipped else ""
+    return (
+        f"Clip: onset frame {clip['onset']}, apex frame {clip['apex']} ({rule}) of "
+        f"{clip['frames']}; motion aligned on the onset{tail}"
+    )
 
 
 def write_report(episode: Episode, path: str | Path, *, title: str | None = None) -> Path:

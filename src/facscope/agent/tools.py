@@ -30,12 +30,11 @@ from facscope.agent.inputs import (
     as_rgb,
     check_box,
     clip_box,
-    clip_frames,
     coerce_argument,
     resize_longest,
 )
 from facscope.agent.tool_records import Blocks, ToolError, ToolRecord, error_blocks, recorded_tool
-from facscope.errors import ConfigError
+from facscope.errors import ConfigError, FaceNotFoundError
 from facscope.face.detect import detector_options
 from facscope.face.regions import REGION_NAMES
 
@@ -113,6 +112,7 @@ class FaceTools:
         self.config = replace(base, **overrides) if overrides else base
         self.image: np.ndarray | None = None
         self.onset: np.ndarray | None = None
+        self.clip: Any = None  # facscope.agent.motion.ClipFrames of a clip input
         self.labels: dict[str, Any] = {}
         self.records: list[ToolRecord] = []
         self.frame = BoxFrame()
@@ -147,7 +147,7 @@ class FaceTools:
             clip: a :class:`facscope.motion.clip.Clip` or a sequence of frames (onset first);
                 the model is shown the apex frame and ``motion_map`` becomes available.
             onset / apex: frame numbers of a ``Clip`` (positions for a frame sequence); default
-                first and middle frame.
+                the first frame and the apex ``motion`` spots (:class:`~facscope.agent.motion.ClipFrames`).
             detections: the image's :class:`facscope.face.plausibility.Detections`, when
                 already found (``detect_faces`` then reports them instead of detecting again).
             focus: with ``detections``, the index of the one face this episode is about: the
@@ -160,9 +160,13 @@ class FaceTools:
         if image is None and "images" in labels and labels["images"]:
             image = labels.pop("images")[0]
         self.labels = labels
-        self.onset = None
+        self.onset = self.clip = None
         if clip is not None:
-            self.onset, self.image = clip_frames(clip, onset, apex)
+            from facscope.agent.motion import ClipFrames
+
+            c = self.config
+            self.clip = ClipFrames(clip, onset, apex, detector=c.detector, size=c.aligned_size)
+            self.onset, self.image = self.clip.onset_frame, self.clip.apex_frame
         elif image is not None:
             self.image = as_rgb(image)
         else:
@@ -427,11 +431,25 @@ class FaceTools:
             )
         if region is not None and (not isinstance(region, str) or region not in REGION_NAMES):
             raise ToolError(f"unknown region {region!r}; choose one of: {', '.join(REGION_NAMES)}")
-        aligned, note = self._ensure_aligned()
+        if self.clip is None:  # onset/apex set directly: align on the onset as motion does
+            from facscope.agent.motion import ClipFrames
+
+            c = self.config
+            frames = [self.onset, self._require_image()]
+            self.clip = ClipFrames(frames, 0, 1, detector=c.detector, size=c.aligned_size)
+        try:
+            alignment = self.clip.alignment  # the onset's, as ``facscope motion`` aligns
+        except FaceNotFoundError as exc:
+            raise ToolError(str(exc)) from None
         picture, stats, text = motion_evidence(
-            self.onset, self._require_image(), aligned, region=region, size=self.config.view_size
+            self.onset,
+            self._require_image(),
+            alignment,
+            region=region,
+            size=self.config.view_size,
+            config=self.clip.config,
         )
-        return text + note, {"region": region, "stats": stats}, [picture]
+        return text, {"region": region, "stats": stats, "clip": self.clip.to_dict()}, [picture]
 
 
 # The region list is long; it goes into the docstrings once, here.

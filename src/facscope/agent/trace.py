@@ -87,6 +87,7 @@ class Episode:
     backend: dict[str, Any]
     image: np.ndarray
     is_clip: bool = False
+    clip: dict[str, Any] | None = None  # frames used: ClipFrames.to_dict()
     messages: list[dict[str, Any]] = field(default_factory=list)
     turns: list[Turn] = field(default_factory=list)
     records: list[Any] = field(default_factory=list)  # ToolRecord
@@ -207,7 +208,12 @@ class Episode:
         return {
             "version": TRACE_VERSION,
             "name": self.name,
-            "input": {"kind": "clip" if self.is_clip else "image", "width": w, "height": h},
+            "input": {
+                "kind": "clip" if self.is_clip else "image",
+                "width": w,
+                "height": h,
+                "clip": self.clip,
+            },
             "mode": self.mode,
             "backend": self.backend,
             "config": self.config,

@@ -26,6 +26,7 @@ from facscope.cli.common import (
     expand_inputs,
     frame_folder_rule,
 )
+from facscope.errors import ConfigError
 from facscope.io import is_video
 
 #: Exit status of one input with no face / a failed analysis.
@@ -101,7 +102,6 @@ def plan_inputs(
     or ``(None, files, None)`` for a batch. A folder is one clip with ``--clip``, or when
     :func:`facscope.cli.common.frame_folder_rule` holds and ``--images`` is not given; the
     note says why it was read as a clip."""
-    from facscope.errors import ConfigError
 
     if not inputs:
         return None, [], None
@@ -137,16 +137,29 @@ def plan_inputs(
               help="Read a folder as one clip, or as separate images [default: a clip only when "
               "its names are numbered frames of one size without gaps].")  # fmt: skip
 @click.option("--onset", type=int, help="Clip: onset frame number (default: first frame).")
-@click.option("--apex", type=int, help="Clip: apex frame number (default: middle frame).")
-@click.option("--fps", type=float, help="Clip: frame rate, if the input does not say.")
+@click.option(
+    "--apex", type=int, help="Clip: apex frame number (default: spotted as `facscope motion` does)."
+)
+@click.option(
+    "--fps",
+    type=float,
+    help="Clip: frame rate, if the input does not say. "
+    "With --timeline: samples per second of video (default: every frame).",
+)
+@click.option(
+    "--timeline",
+    is_flag=True,
+    help="Video or frame folder: emotion and AUs of every "
+    "face per sampled frame → timeline.csv, timeline.png, report.html.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the answers and counts as JSON.")
 @click.option("--no-progress", is_flag=True, help="Batch: hide the progress bar.")
 @click.option(
     "--overwrite", is_flag=True, help="Batch: remove results in --out made with other settings."
 )
 def analyze(inputs: tuple[Path, ...], out_dir: Path | None, which: str, clip: bool | None,
-            onset: int | None, apex: int | None, fps: float | None, as_json: bool,
-            no_progress: bool, overwrite: bool, **opts: Any) -> None:  # fmt: skip
+            onset: int | None, apex: int | None, fps: float | None, timeline: bool,
+            as_json: bool, no_progress: bool, overwrite: bool, **opts: Any) -> None:  # fmt: skip
     """Analyse the faces of an image, an onset→apex clip (frame folder or video), or a batch.
 
     With no input, the embedded default portrait is analysed offline by the expert backend.
@@ -154,6 +167,13 @@ def analyze(inputs: tuple[Path, ...], out_dir: Path | None, which: str, clip: bo
     and no emotion.
     """
     from facscope.agent.analysis import parse_face
+
+    if timeline:
+        from facscope.cli.timeline import analyze_timeline
+
+        if len(inputs) > 1:
+            raise ConfigError("--timeline takes one video or frame folder")
+        return analyze_timeline(inputs[0] if inputs else None, out_dir, fps, opts, as_json)
 
     face = parse_face(which)
     single, files, note = plan_inputs(inputs, clip)
@@ -196,7 +216,8 @@ def _echo_single_json(analysis: Any, written: dict[str, Any], note: str | None) 
     echo_json({
         "input": analysis.name, **faces[0], "status": analysis.status, "read_as": note,
         "faces_found": analysis.faces_found, "rejected": analysis.detections.to_dict()["rejected"],
-        "faces": faces, "report": str(written["report"]),
+        "faces": faces, "clip": analysis.episodes[0].clip if analysis.episodes else None,
+        "report": str(written["report"]),
         "trace": str(written["traces"][0]), "traces": [str(t) for t in written["traces"]],
     })  # fmt: skip
 
@@ -225,6 +246,11 @@ def _echo_single(analysis: Any, written: dict[str, Any]) -> None:
         )
     if analysis.status == "no_face":
         click.echo("  status: no_face")
+    clip = analysis.episodes[0].clip if analysis.episodes else None
+    if clip:
+        from facscope.agent.report import clip_text
+
+        click.echo(f"  {clip_text(clip)}")
     traces = ", ".join(str(t) for t in written["traces"])
     click.echo(f"  trace: {traces}\n  report: {written['report']}")
 

@@ -48,9 +48,11 @@ def pipeline_options(fn: Any) -> Any:
         ),
         choice_option(
             "--global-model",
-            choices=("none", *GLOBAL_MODELS),
-            default="none",
-            help="Also remove a global head motion fitted robustly over the face.",
+            choices=("auto", "none", *GLOBAL_MODELS),
+            default="auto",
+            help="Register away the global head/camera motion (fitted robustly over the face) "
+            "before the flow and the nose window; none = MELLM's nose window alone; auto = "
+            "similarity for a video file, none otherwise.",
         ),
         click.option("--size", default=256, show_default=True, help="Aligned face crop side."),
         choice_option(
@@ -124,6 +126,10 @@ def _config(**kw: Any) -> Any:
     for opt, name in _FIELDS.items():
         if opt in given or kw.get("config_file") is None:
             values[name] = kw[opt]
+    if values.get("global_model") == "auto":
+        from facscope.motion.pipeline import default_global_model
+
+        values["global_model"] = default_global_model(kw.get("source"))
     if values.get("global_model") == "none":
         values["global_model"] = None
     if "flow_param" in given or kw.get("config_file") is None:
@@ -197,7 +203,7 @@ def motion(
     from facscope.io import save_image
     from facscope.motion.pipeline import analyse_clip, analyse_pair
 
-    cfg = _config(**options)
+    cfg = _config(**options, source=inputs[0] if len(inputs) == 1 else None)
     truth = None
     if len(inputs) > 2:
         raise ConfigError(

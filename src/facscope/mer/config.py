@@ -283,10 +283,5 @@ def grid_config(values: Mapping[str, Any], *, where: str = "grid config") -> Gri
     train_values = vals.pop("train", None) or {}
     if not isinstance(train_values, Mapping):
         raise ConfigError(f"{where}: 'train' must be a mapping of TrainConfig keys")
-    if not train_values.get("root"):
-        raise ConfigError(
-            f"{where}: the train section must name the dataset every run trains on (data, "
-            "root); see configs/mer-synth-cpu.yaml"
-        )
     train = _build(TrainConfig, train_values, f"{where} (train section)")
     return _build(GridConfig, {**vals, "train": train}, where)

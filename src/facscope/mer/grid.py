@@ -140,6 +140,11 @@ def run_grid(grid: GridConfig, *, progress: bool = True, overwrite: bool = False
 
     from facscope.mer.train import train
 
+    if not grid.train.root:
+        raise ConfigError(
+            "the grid's train section must name the dataset every run trains on (data, root); "
+            "see configs/mer-synth-cpu.yaml"
+        )
     out = Path(grid.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     runs = grid_runs(grid)

@@ -27,6 +27,15 @@ Two rules, named as :data:`facscope.data.sample.APEX_RULES` names them:
   bare argmax wander. On synthetic clips at 200 fps with sensor noise, ``diff`` is within
   2 frames of the truth at 0.25–1 px (``tests/motion/test_apex.py``, ``docs/motion.md``).
 
+A frame that does not show the onset's face (a cut to a title card, the face out of view) has a
+huge difference to the onset and would win. So each frame's onset-aligned crop (stabilised,
+blurred) is correlated with the onset's over the face; a frame under :data:`FACE_MATCH_MIN` is
+*without face*: it is left out of the clip's motion pattern and cannot be the apex. The chosen
+apex is then checked by the face detector (a face overlapping the onset's face box) when the
+alignment was detected; a frame that fails is left out too and the next peak taken. The frames
+left out are recorded (:attr:`ApexResult.skipped`); a clip with no frame left after the onset is
+a :class:`~facscope.errors.FaceNotFoundError` naming the clip.
+
 Long-video interval spotting (finding where micro-expressions occur) is out of scope.
 """
 
@@ -40,11 +49,13 @@ from pathlib import Path
 import numpy as np
 
 from facscope.data.clips import APEX_FINDERS
-from facscope.errors import ConfigError
+from facscope.errors import ConfigError, FaceNotFoundError
 from facscope.motion.clip import Clip, ClipAlignment
+from facscope.motion.compensate import face_mask
 
 __all__ = [
     "APEX_SIGNALS",
+    "FACE_MATCH_MIN",
     "SPOT_RULES",
     "ApexResult",
     "face_mask",
@@ -57,68 +68,68 @@ SPOT_RULES = ("max-motion", "midpoint")
 APEX_SIGNALS = ("diff", "diff-energy", "flow", "flow-magnitude")
 #: Moving-average window used when the frame rate is unknown, in frames.
 FALLBACK_SMOOTH_FRAMES = 3
+#: Least correlation of a frame's blurred face crop with the onset's for it to show the face
+#: (an expression with head motion stays above 0.8 on the synthetic and hand-held test clips;
+#: a title card or another scene is near 0).
+FACE_MATCH_MIN = 0.5
 
 
 @dataclass(frozen=True)
 class ApexResult:
     """A spotted apex: its position in the clip and how it was found.
 
-    ``curve`` holds the smoothed motion score of positions ``onset..offset`` (``max-motion``).
+    ``curve`` holds the smoothed motion score of positions ``onset..offset`` (``max-motion``);
+    ``skipped`` the positions judged not to show the onset's face (never the apex).
     """
 
     index: int
     rule: str
     signal: str | None = None
     curve: tuple[float, ...] | None = None
+    skipped: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        return {"index": self.index, "rule": self.rule, "signal": self.signal}
-
-
-def face_mask(size: int) -> np.ndarray:
-    """Union of the canonical face regions in a ``size``-pixel aligned crop (bool)."""
-    from facscope.face import REGIONS
-
-    m = np.zeros((size, size), dtype=bool)
-    for box in REGIONS.values():
-        x1, y1 = round(box.x1 * size), round(box.y1 * size)
-        x2, y2 = max(x1 + 1, round(box.x2 * size)), max(y1 + 1, round(box.y2 * size))
-        m[y1:y2, x1:x2] = True
-    return m
+        return {
+            "index": self.index,
+            "rule": self.rule,
+            "signal": self.signal,
+            "skipped": list(self.skipped),
+        }
 
 
 def _stabilized(crops: list[np.ndarray], mask: np.ndarray) -> list[np.ndarray]:
     """Each crop with its global similarity motion relative to the first removed."""
-    import cv2
+    from facscope.motion.compensate import register_global, warp_by_matrix
 
-    from facscope.motion.compensate import fit_global_motion
-    from facscope.motion.flow import create_flow
-
-    dis = create_flow("dis")
-    half = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])
     out = [crops[0]]
     for c in crops[1:]:
-        m = np.vstack([fit_global_motion(dis(crops[0], c), mask, model="similarity"), [0, 0, 1]])
-        m = (np.linalg.inv(half) @ m @ half)[:2]  # continuous → OpenCV integer pixel centres
-        out.append(
-            cv2.warpAffine(
-                c,
-                m,
-                c.shape[::-1],
-                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                borderMode=cv2.BORDER_REPLICATE,
-            )
-        )
+        m = register_global(crops[0], lambda m, c=c: warp_by_matrix(c, m), mask=mask, rounds=1)
+        out.append(warp_by_matrix(c, m))
     return out
 
 
-def _project(values: np.ndarray) -> np.ndarray:
-    """Each row's projection onto the mean of rows 1.. (the clip's own motion pattern)."""
-    pattern = values[1:].mean(0)
+def _project(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Each row's projection onto the mean of the ``present`` rows 1.. (the clip's own motion
+    pattern; frames without the face are left out of it)."""
+    rows = values[1:][present[1:]]
+    if not len(rows):
+        return np.zeros(len(values))
+    pattern = rows.mean(0)
     norm = float((pattern * pattern).sum())
     if norm <= 0:
         return np.zeros(len(values))
     return (values * pattern).reshape(len(values), -1).sum(1) / norm
+
+
+def _face_match(blurred: list[np.ndarray]) -> np.ndarray:
+    """Correlation of each blurred face-pixel vector with the first (the onset's)."""
+    ref = blurred[0] - blurred[0].mean()
+    out = np.ones(len(blurred))
+    for i, b in enumerate(blurred[1:], 1):
+        c = b - b.mean()
+        den = float(np.sqrt((ref * ref).sum() * (c * c).sum()))
+        out[i] = float((ref * c).sum()) / den if den > 1e-6 else 0.0
+    return out
 
 
 def motion_curve(
@@ -134,8 +145,33 @@ def motion_curve(
 ) -> np.ndarray:
     """Raw motion score of every position ``onset..offset`` relative to the onset (onset = 0).
 
-    See the module docstring for the signals.
+    See the module docstring for the signals; frames without the onset's face are left out of
+    the clip's motion pattern.
     """
+    return _curve_and_match(
+        clip,
+        alignment,
+        onset,
+        offset,
+        signal=signal,
+        flow=flow,
+        nose_window=nose_window,
+        stabilize=stabilize,
+    )[0]
+
+
+def _curve_and_match(
+    clip: Clip,
+    alignment: ClipAlignment,
+    onset: int,
+    offset: int,
+    *,
+    signal: str,
+    flow: str,
+    nose_window: int,
+    stabilize: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(raw motion curve, face match) of positions ``onset..offset``."""
     import cv2
 
     from facscope.motion.compensate import nose_window_mean
@@ -145,6 +181,11 @@ def motion_curve(
         raise ConfigError(f"apex signal must be one of {APEX_SIGNALS}; got {signal!r}")
     mask = face_mask(alignment.size)
     crops = [alignment.crop_gray(f) for f in clip.iter_range(onset, offset + 1)]
+    sigma = 2.0 * alignment.size / 256
+    steady = _stabilized(crops, mask) if stabilize else crops
+    blurred = [cv2.GaussianBlur(c.astype(np.float32), (0, 0), sigma)[mask] for c in steady]
+    match = _face_match(blurred)
+    present = match >= FACE_MATCH_MIN
     if signal.startswith("flow"):
         method = create_flow(flow)
         vecs = np.zeros((len(crops), int(mask.sum()), 2), np.float32)
@@ -154,16 +195,12 @@ def motion_curve(
                 f = f - np.array(nose_window_mean(f, alignment.nose_tip, nose_window), np.float32)
             vecs[i] = f[mask]
         if signal == "flow":
-            return _project(vecs)
-        return np.hypot(vecs[..., 0], vecs[..., 1]).mean(1)
-    if stabilize:
-        crops = _stabilized(crops, mask)
-    sigma = 2.0 * alignment.size / 256
-    blurred = [cv2.GaussianBlur(c.astype(np.float32), (0, 0), sigma)[mask] for c in crops]
+            return _project(vecs, present), match
+        return np.hypot(vecs[..., 0], vecs[..., 1]).mean(1), match
     diffs = np.stack(blurred) - blurred[0]
     if signal == "diff":
-        return _project(diffs)
-    return (diffs**2).mean(1)
+        return _project(diffs, present), match
+    return (diffs**2).mean(1), match
 
 
 def _smooth(curve: np.ndarray, window: int) -> np.ndarray:
@@ -211,6 +248,7 @@ def spot_apex(
     flow: str = "dis",
     nose_window: int = 11,
     stabilize: bool = True,
+    detector: str | None = "mtcnn",
 ) -> ApexResult:
     """The apex position of ``clip`` between ``onset`` and ``offset`` (positions, inclusive).
 
@@ -225,6 +263,8 @@ def spot_apex(
         flow: flow method of the flow signals.
         nose_window: nose-window head compensation of the flow signals (0 = off).
         stabilize: remove global head motion before the diff signals.
+        detector: face detector that checks the chosen apex shows the face (None: no check;
+            the correlation test of the module docstring still applies).
     """
     if rule not in SPOT_RULES:
         raise ConfigError(f"apex rule must be one of {SPOT_RULES}; got {rule!r}")
@@ -239,7 +279,7 @@ def spot_apex(
     if rule == "midpoint" or offset == onset:
         return ApexResult(index=(onset + offset) // 2, rule="midpoint")
     al = alignment if alignment is not None else clip.align(onset)
-    raw = motion_curve(
+    raw, match = _curve_and_match(
         clip,
         al,
         onset,
@@ -255,14 +295,41 @@ def spot_apex(
         window = FALLBACK_SMOOTH_FRAMES
     else:
         window = clip.seconds_to_frames(smooth_s)
-    curve = _smooth(raw, window)
-    best = _peak(curve, refine)
+    present = match >= FACE_MATCH_MIN
+    present[0] = True
+    while True:
+        if not present[1:].any():
+            raise FaceNotFoundError(
+                f"{clip.source}: no frame after the onset (position {onset}) shows the onset's "
+                "face, so there is no apex to spot; give --apex, or check the clip"
+            )
+        curve = _smooth(np.where(present, raw, 0.0), window)
+        best = _peak(np.where(present, curve, -np.inf), refine)
+        if _face_detected(clip[onset + best], al, detector):
+            break
+        present[best] = False
     return ApexResult(
         index=onset + best,
         rule="max-motion",
         signal=signal,
         curve=tuple(round(float(c), 6) for c in curve),
+        skipped=tuple(onset + int(i) for i in np.flatnonzero(~present)),
     )
+
+
+def _face_detected(frame: np.ndarray, alignment: ClipAlignment, detector: str | None) -> bool:
+    """Whether the detector finds a face whose centre lies in the onset's face box (always True
+    without a detected onset face or a detector)."""
+    if detector is None or alignment.face is None:
+        return True
+    from facscope.face import detect_faces
+
+    box = alignment.face.box
+    for f in detect_faces(frame, detector=detector, max_side=640):
+        cx, cy = (f.box.x1 + f.box.x2) / 2, (f.box.y1 + f.box.y2) / 2
+        if box.x1 <= cx <= box.x2 and box.y1 <= cy <= box.y2:
+            return True
+    return False
 
 
 def max_motion_apex(

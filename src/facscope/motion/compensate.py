@@ -1,19 +1,29 @@
 """Head-motion compensation: remove the part of a flow field that the whole head shares.
 
-Two rules, usable together (global fit first, then the nose window):
+Two rules, usable together (global model first, then the nose window on what is left):
 
 - **nose window** (MELLM): subtract from the whole field the mean flow vector inside a square
   window centred on the nose tip, clipped to the image. The nose barely moves in facial
   expressions, so its motion is taken as the head's translation. MELLM's first version uses an
   11 × 11 window, its second 5 × 5.
-- **global fit** (optional): fit one similarity (rotation, uniform scale, translation) or affine
-  motion to the field over the face by iteratively reweighted least squares (Tukey biweight,
-  so the local expression motion is treated as outliers) and subtract the fitted field. This
-  also removes in-plane head rotation and scale changes, which a translation cannot.
+- **global model** (optional): one similarity (rotation, uniform scale, translation) or affine
+  motion fitted over the face by iteratively reweighted least squares (Tukey biweight, so the
+  local expression motion is treated as outliers). This also removes in-plane head rotation
+  and scale changes, which a translation cannot.
+
+A hand-held camera moves the face by several pixels between onset and apex, more than TV-L1's
+coarsest pyramid level can follow (it then reports a wrong field everywhere, and subtracting a
+model fitted to a wrong field leaves it wrong). So the pipeline first **registers** the apex to
+the onset (:func:`register_global`: DIS flow, which searches patches and follows large motion,
+a robust fit, the apex re-rendered through the fitted motion, repeated), then measures the fine
+flow on the registered pair, fits the model again to that small field (:func:`compensate`) and
+only then applies the nose window to the residual, so nothing the model removed is added back.
+The recorded ``global_matrix`` is the whole removed motion (registration ∘ residual fit).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +36,12 @@ __all__ = [
     "Compensation",
     "CompensationConfig",
     "compensate",
+    "face_mask",
     "fit_global_motion",
     "global_field",
     "nose_window_mean",
+    "register_global",
+    "warp_by_matrix",
 ]
 
 GLOBAL_MODELS = ("similarity", "affine")
@@ -64,13 +77,19 @@ class CompensationConfig:
 
 @dataclass(frozen=True)
 class Compensation:
-    """A compensated field and what was removed from it."""
+    """A compensated field and what was removed from it.
+
+    ``global_matrix`` maps onset-crop points to where the global model puts them in the apex
+    (``M · (p, 1)``); ``registered`` says the apex was re-rendered through the registration part
+    of it before the flow was measured (:func:`register_global`).
+    """
 
     flow: np.ndarray
     head_vector: tuple[float, float] | None = None
     global_matrix: np.ndarray | None = None
     config: CompensationConfig = field(default_factory=CompensationConfig)
     nose: tuple[float, float] | None = None
+    registered: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         c = self.config
@@ -81,6 +100,7 @@ class Compensation:
             if self.head_vector is None
             else [round(v, 4) for v in self.head_vector],
             "global_model": c.global_model,
+            "registered": self.registered,
             "global_matrix": None
             if self.global_matrix is None
             else np.round(self.global_matrix, 6).tolist(),
@@ -113,6 +133,19 @@ def nose_window_mean(
         raise ConfigError(f"the nose point {nose} lies outside the {w}×{h} flow field")
     m = f[y1:y2, x1:x2].reshape(-1, 2).mean(0)
     return float(m[0]), float(m[1])
+
+
+def face_mask(size: int) -> np.ndarray:
+    """Union of the canonical face regions in a ``size``-pixel aligned crop (bool): the pixels
+    the global model is fitted on (no background, no hair)."""
+    from facscope.face import REGIONS
+
+    m = np.zeros((size, size), dtype=bool)
+    for box in REGIONS.values():
+        x1, y1 = round(box.x1 * size), round(box.y1 * size)
+        x2, y2 = max(x1 + 1, round(box.x2 * size)), max(y1 + 1, round(box.y2 * size))
+        m[y1:y2, x1:x2] = True
+    return m
 
 
 def _design(x: np.ndarray, y: np.ndarray, model: str) -> tuple[np.ndarray, np.ndarray]:
@@ -194,12 +227,63 @@ def global_field(matrix: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.stack([u, v], -1).astype(np.float32)
 
 
+def _homogeneous(matrix: np.ndarray) -> np.ndarray:
+    return np.vstack([np.asarray(matrix, dtype=np.float64)[:2], [0.0, 0.0, 1.0]])
+
+
+def warp_by_matrix(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``image`` re-rendered through a 2×3 motion: ``out(p) = image(M · (p, 1))`` (continuous
+    pixel coordinates, bilinear, edges replicated), so content that ``M`` moved is put back."""
+    import cv2
+
+    half = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])
+    m = (np.linalg.inv(half) @ _homogeneous(matrix) @ half)[:2]  # → OpenCV pixel centres
+    h, w = image.shape[:2]
+    return cv2.warpAffine(
+        image,
+        m,
+        (w, h),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+
+
+def register_global(
+    reference: np.ndarray,
+    render: Callable[[np.ndarray], np.ndarray],
+    *,
+    mask: np.ndarray | None = None,
+    model: str = "similarity",
+    rounds: int = 3,
+) -> np.ndarray:
+    """The global motion (2×3, onset → apex) that registers a moving image to ``reference``.
+
+    ``render(M)`` returns the moving image re-rendered through the 3×3 motion ``M`` (like
+    :func:`warp_by_matrix`, or a crop of the source frame through the composed transform),
+    grayscale ``uint8`` of ``reference``'s shape. Each round measures DIS flow from
+    ``reference`` to the current rendering, fits ``model`` robustly over ``mask`` and composes
+    it in; the first round takes out motions of many pixels, later ones the sub-pixel rest.
+    """
+    from facscope.motion.flow import create_flow
+
+    dis = create_flow("dis")
+    total = np.eye(3)
+    for _ in range(max(1, int(rounds))):
+        moving = render(total)
+        step = fit_global_motion(dis(reference, moving), mask, model=model)
+        total = total @ _homogeneous(step)
+        if np.abs(global_field(step, reference.shape[:2])).max() < 0.01:  # pixels
+            break
+    return total[:2]
+
+
 def compensate(
     flow: np.ndarray,
     *,
     nose: tuple[float, float] | None,
     config: CompensationConfig | None = None,
     mask: np.ndarray | None = None,
+    registered: np.ndarray | None = None,
 ) -> Compensation:
     """Remove head motion from ``flow`` by the rules in ``config`` (see the module docstring).
 
@@ -208,6 +292,9 @@ def compensate(
         nose: the nose tip (x, y) in the field's pixels; needed when the nose window is on.
         config: the rules; the default is MELLM's 11 × 11 nose window alone.
         mask: pixels the global fit uses (the face); all pixels when None.
+        registered: the 2×3 motion already removed by re-rendering the apex
+            (:func:`register_global`); the recorded ``global_matrix`` composes it with the
+            residual fit.
     """
     cfg = config or CompensationConfig()
     out = _check_flow(flow).copy()
@@ -215,10 +302,19 @@ def compensate(
     if cfg.global_model is not None:
         matrix = fit_global_motion(out, mask, model=cfg.global_model, iterations=cfg.iterations)
         out -= global_field(matrix, out.shape[:2])
+        if registered is not None:
+            matrix = (_homogeneous(registered) @ _homogeneous(matrix))[:2]
     vec = None
     if cfg.nose_window:
         if nose is None:
             raise ConfigError("nose-window compensation needs the nose tip position")
         vec = nose_window_mean(out, nose, cfg.nose_window)
         out -= np.array(vec, dtype=np.float32)
-    return Compensation(flow=out, head_vector=vec, global_matrix=matrix, config=cfg, nose=nose)
+    return Compensation(
+        flow=out,
+        head_vector=vec,
+        global_matrix=matrix,
+        config=cfg,
+        nose=nose,
+        registered=registered is not None,
+    )

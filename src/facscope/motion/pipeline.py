@@ -19,7 +19,14 @@ from facscope.errors import ConfigError
 from facscope.motion.clip import FACE_MODES, Clip, ClipAlignment, align_frame
 from facscope.motion.compensate import GLOBAL_MODELS, Compensation, CompensationConfig
 
-__all__ = ["MotionConfig", "MotionResult", "analyse_clip", "analyse_pair"]
+__all__ = [
+    "MotionConfig",
+    "MotionResult",
+    "align_onset",
+    "analyse_clip",
+    "analyse_pair",
+    "spot_clip_apex",
+]
 
 #: Files :meth:`MotionResult.save` writes (the ``meta.json`` last).
 OUTPUT_FILES = (
@@ -50,7 +57,10 @@ class MotionConfig:
         flow: flow method name (:func:`facscope.motion.flow.list_flows`).
         flow_params: the method's parameters (its defaults when empty).
         nose_window: nose-tip compensation window (odd pixels; 0 = off). MELLM: 11.
-        global_model: ``None``, ``"similarity"`` or ``"affine"`` global-motion removal.
+        global_model: ``None`` (default: MELLM's nose window alone), ``"similarity"`` or
+            ``"affine"``: the global head (or camera) motion registered away before the flow
+            and the nose window (:mod:`facscope.motion.compensate`). ``motion`` and
+            ``analyze`` choose by :func:`default_global_model` (similarity for video files).
         strain_size: side of the (u, v, strain) stack.
         region_set: ``"canonical"`` or ``"mellm29"`` region statistics.
         apex_rule: ``"max-motion"`` or ``"midpoint"``, used when a clip has no apex.
@@ -123,7 +133,8 @@ class MotionConfig:
 class MotionResult:
     """Everything the pipeline computed for one onset/apex pair (crop pixels throughout).
 
-    ``onset``/``apex``/``offset`` are clip positions (0-based; None for an image pair).
+    ``onset``/``apex``/``offset`` are clip positions (0-based; None for an image pair);
+    ``skipped`` the positions the apex spotter found without the onset's face.
     """
 
     onset_rgb: np.ndarray = field(repr=False)
@@ -142,6 +153,7 @@ class MotionResult:
     apex_rule: str = "annotated"
     apex_signal: str | None = None
     flow_params: dict[str, Any] = field(default_factory=dict)
+    skipped: tuple[int, ...] = ()
 
     @property
     def onset_gray(self) -> np.ndarray:
@@ -168,6 +180,7 @@ class MotionResult:
             "offset": self.offset,
             "apex_rule": self.apex_rule,
             "apex_signal": self.apex_signal,
+            "frames_without_face": list(self.skipped),
             "flow": {"method": self.config.flow, "params": self.flow_params},
             "compensation": self.compensation.to_dict(),
             "alignment": self.alignment.to_dict(),
@@ -200,29 +213,59 @@ class MotionResult:
         return out
 
 
-def _from_crops(
-    onset_rgb: np.ndarray,
-    apex_rgb: np.ndarray,
+def _registered(alignment: ClipAlignment, matrix: np.ndarray) -> ClipAlignment:
+    """``alignment`` followed by undoing the crop-space motion ``matrix`` (onset → apex): its
+    crop of the apex frame is the apex registered to the onset, rendered from the source frame
+    (no replicated borders)."""
+    m = np.vstack([np.asarray(matrix, np.float64)[:2], [0, 0, 1]])
+    return dataclasses.replace(alignment, forward=np.linalg.inv(m) @ alignment.forward)
+
+
+def _register(
+    onset_rgb: np.ndarray, apex_frame: np.ndarray, alignment: ClipAlignment, config: MotionConfig
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The apex crop, registered to the onset by the global model when one is set."""
+    if config.global_model is None:
+        return alignment.crop(apex_frame), None
+    from facscope.motion.compensate import face_mask, register_global
+    from facscope.motion.flow import to_gray
+
+    matrix = register_global(
+        to_gray(onset_rgb),
+        lambda m: _registered(alignment, m).crop_gray(apex_frame),
+        mask=face_mask(alignment.size),
+        model=config.global_model,
+    )
+    return _registered(alignment, matrix).crop(apex_frame), matrix
+
+
+def _from_frames(
+    onset_frame: np.ndarray,
+    apex_frame: np.ndarray,
     alignment: ClipAlignment,
     config: MotionConfig,
     **positions: Any,
 ) -> MotionResult:
-    from facscope.face import REGIONS
+    """Crop both frames through the onset alignment (the apex registered to the onset first
+    when a global model is set), then flow, compensation, strain, colour map and statistics."""
     from facscope.motion.colormap import motion_colormap
-    from facscope.motion.compensate import compensate
+    from facscope.motion.compensate import compensate, face_mask
     from facscope.motion.flow import compute_flow, create_flow
     from facscope.motion.stats import region_stats
     from facscope.motion.strain import optical_strain, ststnet_stack
 
+    onset_rgb = alignment.crop(onset_frame)
+    apex_rgb, registered = _register(onset_rgb, apex_frame, alignment, config)
     method = create_flow(config.flow, **config.flow_params)
     raw = compute_flow(onset_rgb, apex_rgb, method)
-    mask = None
-    if config.global_model is not None:
-        n = alignment.size
-        mask = np.zeros((n, n), bool)
-        for b in REGIONS.values():  # the face, without background or hair
-            mask[int(b.y1 * n) : int(np.ceil(b.y2 * n)), int(b.x1 * n) : int(np.ceil(b.x2 * n))] = 1
-    comp = compensate(raw, nose=alignment.nose_tip, config=config.compensation, mask=mask)
+    mask = None if config.global_model is None else face_mask(alignment.size)
+    comp = compensate(
+        raw,
+        nose=alignment.nose_tip,
+        config=config.compensation,
+        mask=mask,
+        registered=registered,
+    )
     strain = optical_strain(comp.flow)
     return MotionResult(
         onset_rgb=onset_rgb,
@@ -250,6 +293,37 @@ def _align(frame: np.ndarray, config: MotionConfig) -> ClipAlignment:
     )
 
 
+def default_global_model(source: str | os.PathLike[str] | None) -> str | None:
+    """The global model ``motion`` and ``analyze`` use for an input: ``"similarity"`` for a
+    video file (hand-held footage: the camera moves), None (MELLM's nose window alone) for
+    frame folders, image pairs and in-memory clips (lab recordings, datasets), where the
+    registration costs grounding recall on the synthetic benchmark (docs/motion.md)."""
+    from facscope.io import is_video
+
+    if source is None or str(source).startswith("<"):
+        return None
+    p = Path(source)
+    return "similarity" if p.is_file() and is_video(p) else None
+
+
+def align_onset(clip: Clip, onset: int, config: MotionConfig | None = None) -> ClipAlignment:
+    """The alignment of ``clip``'s onset frame (position) that every frame is cropped with.
+
+    Raises:
+        FaceNotFoundError: no face on the onset frame; the message names the clip and frame.
+    """
+    from facscope.errors import FaceNotFoundError
+
+    cfg = config or MotionConfig()
+    try:
+        return _align(clip[onset], cfg)
+    except FaceNotFoundError as exc:
+        raise FaceNotFoundError(
+            f"{clip.source}: frame {clip.numbers[onset]} (the onset): {exc}; give --onset "
+            "a frame that shows the face"
+        ) from None
+
+
 def analyse_pair(
     onset: np.ndarray,
     apex: np.ndarray,
@@ -265,7 +339,35 @@ def analyse_pair(
             f"{apex.shape[1::-1]}"
         )
     al = alignment or _align(onset, cfg)
-    return _from_crops(al.crop(onset), al.crop(apex), al, cfg)
+    return _from_frames(onset, apex, al, cfg)
+
+
+def spot_clip_apex(
+    clip: Clip,
+    *,
+    onset: int,
+    offset: int | None = None,
+    config: MotionConfig | None = None,
+    alignment: ClipAlignment | None = None,
+) -> Any:
+    """The apex of ``clip`` between positions ``onset`` and ``offset`` by ``config``'s rule,
+    signal and detector (an :class:`~facscope.motion.apex.ApexResult`); the one apex rule of
+    ``motion`` and ``analyze``."""
+    from facscope.motion.apex import spot_apex
+
+    cfg = config or MotionConfig()
+    return spot_apex(
+        clip,
+        onset=onset,
+        offset=offset,
+        rule=cfg.apex_rule,
+        signal=cfg.apex_signal,
+        alignment=alignment if alignment is not None else align_onset(clip, onset, cfg),
+        smooth_s=cfg.apex_smooth_s,
+        stabilize=cfg.apex_stabilize,
+        nose_window=cfg.nose_window,
+        detector=cfg.detector if cfg.face == "detect" else None,
+    )
 
 
 def analyse_clip(
@@ -282,31 +384,19 @@ def analyse_clip(
     Without ``apex`` the apex is spotted between ``onset`` and ``offset`` (default: the last
     frame) by ``config.apex_rule``; the result records which rule produced it.
     """
-    from facscope.motion.apex import spot_apex
-
     cfg = config or MotionConfig()
     onset = clip.position(onset)
     offset = clip.position(len(clip) - 1 if offset is None else offset)
-    al = alignment or _align(clip[onset], cfg)
-    rule, signal = "annotated", None
+    al = alignment or align_onset(clip, onset, cfg)
+    rule, signal, skipped = "annotated", None, ()
     if apex is None:
-        spotted = spot_apex(
-            clip,
-            onset=onset,
-            offset=offset,
-            rule=cfg.apex_rule,
-            signal=cfg.apex_signal,
-            alignment=al,
-            smooth_s=cfg.apex_smooth_s,
-            stabilize=cfg.apex_stabilize,
-            nose_window=cfg.nose_window,
-        )
-        apex, rule, signal = spotted.index, spotted.rule, spotted.signal
+        spotted = spot_clip_apex(clip, onset=onset, offset=offset, config=cfg, alignment=al)
+        apex, rule, signal, skipped = spotted.index, spotted.rule, spotted.signal, spotted.skipped
     apex = clip.position(apex)
     on_img, apex_img = clip.load([onset, apex])
-    return _from_crops(
-        al.crop(on_img),
-        al.crop(apex_img),
+    return _from_frames(
+        on_img,
+        apex_img,
         al,
         cfg,
         onset=onset,
@@ -314,4 +404,5 @@ def analyse_clip(
         offset=offset,
         apex_rule=rule,
         apex_signal=signal,
+        skipped=skipped,
     )
