@@ -199,7 +199,7 @@ def motion(
     (an embedded synthetic clip with known motion). Frame numbers are the numbers in the frame
     file names (0-based positions for a video).
     """
-    from facscope.errors import ConfigError
+    from facscope.errors import ConfigError, FaceNotFoundError
     from facscope.io import save_image
     from facscope.motion.pipeline import analyse_clip, analyse_pair
 
@@ -215,7 +215,10 @@ def motion(
         if any(v is not None for v in (onset, apex, offset)):
             raise ConfigError("--onset/--apex/--offset apply to a clip, not to two images")
         name = f"{inputs[0]} → {inputs[1]}"
-        result = analyse_pair(load_image(inputs[0]), load_image(inputs[1]), config=cfg)
+        try:
+            result = analyse_pair(load_image(inputs[0]), load_image(inputs[1]), config=cfg)
+        except FaceNotFoundError as exc:  # name the onset image the face was looked for on
+            raise FaceNotFoundError(f"{inputs[0]}: {exc}") from None
         numbers = None
         stem = inputs[0].stem
     else:

@@ -242,8 +242,12 @@ class Clip:
         return max(1, round(seconds * self.fps))
 
     def align(self, onset: int = 0, **options: object) -> ClipAlignment:
-        """Detect and align the face on the frame at position ``onset``; see :func:`align_frame`."""
-        return align_frame(self[onset], **options)  # type: ignore[arg-type]
+        """Detect and align the face on the frame at position ``onset``; see :func:`align_frame`
+        (a missing face is reported with this clip's source and the frame number)."""
+        try:
+            return align_frame(self[onset], **options)  # type: ignore[arg-type]
+        except FaceNotFoundError as exc:
+            raise FaceNotFoundError(f"{self.source}, frame {self.numbers[onset]}: {exc}") from None
 
 
 def open_clip(

@@ -298,7 +298,21 @@ def create_flow(name: str = "tvl1", **params: Any) -> FlowMethod:
     except TypeError as exc:
         if "unexpected keyword" in str(exc):
             raise ConfigError(f"flow method {name!r}: {exc}") from None
-        raise
+        raise ConfigError(f"flow method {name!r}: a parameter has the wrong type ({exc})") from None
+    except ValueError as exc:  # float('abc') inside a constructor
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(
+            f"flow method {name!r}: a parameter value is not valid ({exc}); parameters are "
+            f"{sorted(_parameter_names(name))}"
+        ) from None
+
+
+def _parameter_names(name: str) -> list[str]:
+    import inspect
+
+    signature = inspect.signature(FLOWS.get(name))
+    return [p for p in signature.parameters if p not in ("self", "params")]
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:

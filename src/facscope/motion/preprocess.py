@@ -12,6 +12,7 @@ configuration; resuming into a folder made with a different one is refused.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import re
@@ -81,7 +82,14 @@ def read_clip_csv(path: str | os.PathLike[str]) -> list[ClipItem]:
     p = Path(path)
     if not p.is_file():
         raise InputFileError(f"{p}: no such CSV file")
-    with open(p, newline="", encoding="utf-8-sig") as fh:
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            f"{p}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "save the CSV as UTF-8"
+        ) from None
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         cols = [c.strip() for c in reader.fieldnames or []]
         missing = [c for c in ("id", "path") if c not in cols]

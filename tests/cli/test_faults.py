@@ -1,5 +1,5 @@
-"""Broken config files through the real CLI: exit code 1, one line that names the file or the
-key, no traceback (each case raised a traceback or an unclear message before)."""
+"""Broken configs and inputs through the real CLI: exit code 1, one line that names the file or
+the key, no traceback (each case raised a traceback or an unclear message before)."""
 
 from __future__ import annotations
 
@@ -62,3 +62,26 @@ def test_a_wrong_type_in_an_rl_recipe_names_its_key(tmp_path):
         encoding="utf-8",
     )
     _one_error_line(_run(["rl", "train", "--config", str(cfg)], tmp_path), "max_steps", "two")
+
+
+def test_a_flow_parameter_that_is_not_a_number_names_the_parameters(tmp_path):
+    proc = _run(["motion", "--flow-param", "lambda_=abc", "-o", str(tmp_path / "m.png")], tmp_path)
+    _one_error_line(proc, "flow method 'tvl1'", "abc", "lambda_")
+
+
+def test_a_csv_that_is_not_utf8_is_one_line_naming_it(tmp_path):
+    bad = tmp_path / "clips.csv"
+    bad.write_bytes(b"id,path\n\xff\xfe,x\n")
+    _one_error_line(_run(["preprocess", str(bad), "-o", str(tmp_path / "o")], tmp_path), str(bad))
+
+
+def test_no_face_on_the_onset_names_the_image(tmp_path):
+    import numpy as np
+
+    from facscope.io import save_image
+
+    onset, apex = tmp_path / "onset.png", tmp_path / "apex.png"
+    save_image(onset, np.full((120, 120, 3), 120, np.uint8))
+    save_image(apex, np.full((120, 120, 3), 121, np.uint8))
+    proc = _run(["motion", str(onset), str(apex), "-o", str(tmp_path / "m.png")], tmp_path)
+    _one_error_line(proc, str(onset), "no face")
