@@ -45,21 +45,18 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 
 
-def fsync_dir(folder: str | os.PathLike[str]) -> None:
-    """Make the entries of ``folder`` (names created, renamed or removed) durable."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _fsync_file(path: str | os.PathLike[str]) -> None:
+    """fsync a file, or a folder (its entries: names created, renamed or removed)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_dir(folder: str | os.PathLike[str]) -> None:
+    """Make the entries of ``folder`` (names created, renamed or removed) durable."""
+    _fsync_file(folder)
 
 
 def fsync_tree(root: str | os.PathLike[str]) -> None:

@@ -20,6 +20,7 @@ from facscope.errors import ConfigError, InputFileError
 __all__ = [
     "build_config",
     "check_keys",
+    "check_range",
     "check_scalar",
     "config_to_dict",
     "field_hints",
@@ -150,3 +151,15 @@ def config_to_dict(cfg: Any) -> Any:
     if isinstance(cfg, Path):
         return str(cfg)
     return cfg
+
+
+def check_range(
+    name: str, value: float, low: float, high: float, *, unit: str = "", open_high: bool = False
+) -> None:
+    """Raise a :class:`ConfigError` naming ``name`` unless ``low <= value <= high`` (``< high``
+    with ``open_high``), e.g. ``noise must be in [0, 100] grey levels; got 150``."""
+    inside = low <= value < high if open_high else low <= value <= high
+    if not inside:
+        bracket = ")" if open_high else "]"
+        where = f"[{low:g}, {high:g}{bracket}" + (f" {unit}" if unit else "")
+        raise ConfigError(f"{name} must be in {where}; got {value}")

@@ -46,6 +46,16 @@ def folder_option(
     )
 
 
+def file_option(*decls: str, help: str, required: bool = True) -> Decorator:
+    """An output-file option (``-o/--output`` by default)."""
+    return click.option(
+        *(decls or ("-o", "--output")),
+        required=required,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=help,
+    )
+
+
 IMAGE_ARG = click.argument("image", required=False, type=click.Path(dir_okay=True, path_type=Path))
 DETECTOR_OPT = click.option(
     "--detector",

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from facscope.cli.common import echo_json
+from facscope.cli.common import echo_json, file_option
 from facscope.errors import ConfigError
 
 NAME_ARG = click.argument("name")
@@ -214,13 +214,7 @@ def check_cmd(
 @ROOT_OPT
 @OPTION_OPT
 @STRICT_OPT
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The CSV manifest to write.",
-)
+@file_option(help="The CSV manifest to write.")
 @click.option("--absolute", is_flag=True, help="Write absolute paths (default: relative to -o).")
 @click.option(
     "--overwrite", is_flag=True, help="Replace an existing manifest that facscope wrote at -o."

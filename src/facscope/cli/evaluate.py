@@ -10,6 +10,7 @@ import click
 
 from facscope.cli.analyze import backend_options, build_agent
 from facscope.cli.backend import build_backend
+from facscope.cli.common import folder_option
 
 
 @click.group("eval")
@@ -28,11 +29,10 @@ def eval_group() -> None:
 )
 @backend_options
 @click.option("--limit", type=int, help="Evaluate only the first N samples.")
-@click.option(
+@folder_option(
     "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
     help="Output folder [default: eval_agent_<data>_<backend>]; an existing one is resumed.",
+    required=False,
 )
 @click.option(
     "--concurrency",

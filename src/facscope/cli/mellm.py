@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from facscope.cli.backend import BACKEND_FLAGS, backend_flag, backend_flags, build_backend
-from facscope.cli.common import apply_options, folder_option
+from facscope.cli.common import apply_options, file_option, folder_option
 from facscope.errors import ConfigError
 
 _MODES = ["colormap", "frames", "stats"]
@@ -209,13 +209,7 @@ def _predict(opts: dict[str, Any], out_dir: Path, predictions: Path) -> tuple[Pa
 
 @mellm.command("predict")
 @_predict_options
-@click.option(
-    "-o",
-    "--out",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Predictions JSONL (appended; a rerun skips finished items).",
-)
+@file_option("-o", "--out", help="Predictions JSONL (appended; a rerun skips finished items).")
 def predict_cmd(out: Path, **opts: Any) -> None:
     """Generate answers for a build folder's items with an agent backend (resumable)."""
     _, _, result = _predict(opts, out.parent, out)

@@ -101,16 +101,8 @@ def run_options(f: Any) -> Any:
 def _run_command(name: str, doc: str, *, eval_only: bool) -> Any:
     """``mer train`` / ``mer eval``: the same options, one body."""
 
-    def command(
-        config_file: Path | None,
-        k: int | None,
-        folds: str | None,
-        no_resume: bool,
-        quiet: bool,
-        sets: tuple[str, ...],
-        **flags: Any,
-    ) -> None:
-        _run(config_file, k, folds, no_resume, quiet, sets, flags, eval_only=eval_only)
+    def command(**options: Any) -> None:
+        _run(**options, eval_only=eval_only)
 
     command.__doc__ = doc
     command.__name__ = f"{name}_cmd"
@@ -142,15 +134,15 @@ eval_cmd = _run_command(
 
 
 def _run(
+    *,
     config_file: Path | None,
     k: int | None,
     folds: str | None,
     no_resume: bool,
     quiet: bool,
     sets: tuple[str, ...],
-    flags: dict[str, Any],
-    *,
     eval_only: bool,
+    **flags: Any,
 ) -> None:
     from facscope.mer.config import load_config, read_yaml
     from facscope.mer.train import train

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from facscope.config import check_range
 from facscope.errors import ConfigError
 from facscope.facs import AU, EMOTION_PROTOTYPES, infer_emotion, normalize_emotion
 from facscope.synth.base import Appearance, SynthBase, load_base, place_face
@@ -120,12 +121,9 @@ class SynthConfig:
                 f"frame_size must be (width, height) in 32..8192; got {self.frame_size}"
             )
         object.__setattr__(self, "frame_size", size)
-        if not 0 <= self.head_motion <= 50:
-            raise ConfigError(f"head_motion must be in [0, 50] pixels; got {self.head_motion}")
-        if not 0 <= self.noise <= 100:
-            raise ConfigError(f"noise sigma must be in [0, 100] grey levels; got {self.noise}")
-        if not 0 <= self.flicker < 1:
-            raise ConfigError(f"flicker must be in [0, 1); got {self.flicker}")
+        check_range("head_motion", self.head_motion, 0, 50, unit="pixels")
+        check_range("noise sigma", self.noise, 0, 100, unit="grey levels")
+        check_range("flicker", self.flicker, 0, 1, open_high=True)
         if self.emotion is not None and emotion_key(self.emotion) is None:
             raise ConfigError(
                 f"unknown emotion {self.emotion!r}; use a basic emotion, 'repression' or 'others'"

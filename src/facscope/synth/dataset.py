@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from facscope.config import check_range
 from facscope.errors import ConfigError, FaceNotFoundError
 from facscope.facs import AU, dataset_label, format_aus
 from facscope.synth.base import LFW_FACES, Appearance, load_base, place_face
@@ -63,12 +64,9 @@ class DatasetConfig:
     def __post_init__(self) -> None:
         layout = get_layout(self.layout)
         object.__setattr__(self, "layout", layout.name)
-        if not 1 <= self.subjects <= 10_000:
-            raise ConfigError(f"subjects must be in 1..10000; got {self.subjects}")
-        if not 1 <= self.clips_per_subject <= 1000:
-            raise ConfigError(f"clips_per_subject must be in 1..1000; got {self.clips_per_subject}")
-        if not 0 <= self.amplitude_jitter < 1:
-            raise ConfigError(f"amplitude_jitter must be in [0, 1); got {self.amplitude_jitter}")
+        check_range("subjects", self.subjects, 1, 10_000)
+        check_range("clips_per_subject", self.clips_per_subject, 1, 1000)
+        check_range("amplitude_jitter", self.amplitude_jitter, 0, 1, open_high=True)
         if self.amplitude * (1 + self.amplitude_jitter) > 5 or self.amplitude <= 0:
             raise ConfigError(
                 f"amplitude must be > 0 and at most 5 px including jitter; got {self.amplitude}"
