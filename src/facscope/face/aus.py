@@ -234,7 +234,9 @@ def _select(aus: Sequence[int] | None) -> list[int]:
         return list(AU_MEASURES)
     bad = [a for a in aus if a not in AU_MEASURES]
     if bad:
-        raise ConfigError(f"AU(s) {bad} cannot be measured from landmarks; measurable: {list(AU_MEASURES)}")
+        raise ConfigError(
+            f"AU(s) {bad} cannot be measured from landmarks; measurable: {list(AU_MEASURES)}"
+        )
     return list(aus)
 
 

