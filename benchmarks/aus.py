@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from facscope.face.aus import AU_MEASURES, combine
 from facscope.face.au_geometry import geometry
+from facscope.face.aus import AU_MEASURES, combine
 from facscope.face.landmarks import create_landmarker
 from facscope.facs import EMOTION_PROTOTYPES, prototype_aus
 

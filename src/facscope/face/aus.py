@@ -260,7 +260,7 @@ def _agrees(au: int, direction: str | None) -> bool:
     facs = AU_CATALOGUE[au].direction
     if facs.startswith("up"):
         return direction.startswith("up")
-    if facs.startswith("down") or facs == "closing" and au in (43, 45):
+    if facs.startswith("down") or (facs == "closing" and au in (43, 45)):
         return direction.startswith("down")
     return False
 
