@@ -28,7 +28,11 @@ def test_rows_per_face_with_boxes_probabilities_and_status(tmp_path, astronaut, 
     assert [r["face"] for r in rows if r["input"] == "image1"] == [0, 1, 2, 3]
     astro = rows[0]
     assert astro["status"] == "ok" and astro["emotion"] == "surprise"
-    assert astro["p_surprise"] == 1.0 and astro["au_basis"] in ("inferred", "measured") and astro["aus"]
+    assert (
+        astro["p_surprise"] == 1.0
+        and astro["au_basis"] in ("inferred", "measured")
+        and astro["aus"]
+    )
     assert 150 < astro["x1"] < astro["x2"] < 300 and astro["score"] > 0.95
     assert astro["nose_x"] is not None and astro["faces_found"] == 1
     no_face, failed = rows[-2], rows[-1]

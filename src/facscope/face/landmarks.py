@@ -157,6 +157,11 @@ def crop_transform(face: Face, size: int, scale: float) -> np.ndarray:
     if face.landmarks is not None:
         (x0, y0), (x1, y1) = face.landmarks[0], face.landmarks[1]
         angle = math.atan2(y1 - y0, x1 - x0)
+    return _square(cx, cy, side, angle, size)
+
+
+def _square(cx: float, cy: float, side: float, angle: float, size: int) -> np.ndarray:
+    """Crop → source map of a ``side``-pixel square centred at (cx, cy), rotated by ``angle``."""
     c, s = math.cos(angle), math.sin(angle)
     k = side / size
     m = np.array([[k * c, -k * s, 0.0], [k * s, k * c, 0.0], [0.0, 0.0, 1.0]])
@@ -246,11 +251,7 @@ def _refit(pts: np.ndarray, size: int, scale: float) -> np.ndarray:
     # the mesh spans brow-top..chin; MediaPipe's tracking ROI is that box × 1.5
     side = max(hi - lo) * scale
     cx, cy = (lo + hi) / 2
-    c, s = math.cos(angle), math.sin(angle)
-    k = side / size
-    m = np.array([[k * c, -k * s, 0.0], [k * s, k * c, 0.0], [0.0, 0.0, 1.0]])
-    m[:2, 2] = [cx, cy] - m[:2, :2] @ [size / 2, size / 2]
-    return m
+    return _square(float(cx), float(cy), float(side), angle, size)
 
 
 def list_landmarkers() -> list[str]:
