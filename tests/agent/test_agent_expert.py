@@ -48,11 +48,19 @@ def test_measured_aus_disagree_with_a_scripted_classifier(astronaut, stub_classi
     align = next(r for r in ep.records if r.name == "align_face")
     assert len(align.data["au_measurements"]) == 19
     zoom = next(r for r in ep.records if r.name == "zoom")
-    # each zoom observation carries the measured AUs of its region, in the text the model reads
-    assert zoom.data["aus"] and "Measured AUs here" in zoom.text
+    # each zoom observation carries the measured AUs of its region (text only with au_text)
+    assert zoom.data["aus"] and "Measured AUs here" not in zoom.text
     assert all(
         {"value", "threshold", "intensity", "confidence"} <= set(m) for m in zoom.data["aus"]
     )
+    from facscope.agent.tools import FaceTools
+
+    tools = FaceTools(au_text=True)
+    tools.reset(astronaut)
+    tools.align_face(0)
+    tools.zoom(region="left_lip_corner")
+    text = tools.records[-1].text
+    assert "Measured AUs here (against the neutral reference" in text and "AU12 present" in text
 
 
 def test_neutral_answers_no_aus_and_no_face_is_no_answer(

@@ -71,11 +71,16 @@ class ToolsConfig:
             for ``haar``), see :func:`facscope.face.detect.detector_options`.
         check_faces: screen detections with :mod:`facscope.face.plausibility` (implausible
             ones are rejected and listed as such).
+        au_text: also write each zoomed region's measured AUs (landmarks extra) into the
+            observation text the model reads; they are always in the record's ``data``
+            (``aus``), which the expert backend reads. Off by default: the lines cost tokens
+            in RL rollouts with a tight completion budget.
     """
 
     detector: str = "mtcnn"
     detector_model: str | None = None
     check_faces: bool = True
+    au_text: bool = False
     view_size: int = 224
     aligned_size: int = 256
     max_zooms: int = 4
@@ -440,7 +445,7 @@ class FaceTools:
         }
         if region is not None:
             extra, aus = self._au_observation(region)
-            text += extra
+            text += extra if self.config.au_text else ""
             if aus is not None:
                 data["aus"] = aus
         return text, data, [view.image]
