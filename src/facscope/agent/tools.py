@@ -70,11 +70,16 @@ class ToolsConfig:
             for ``haar``), see :func:`facscope.face.detect.detector_options`.
         check_faces: screen detections with :mod:`facscope.face.plausibility` (implausible
             ones are rejected and listed as such).
+        au_text: also write each zoomed region's measured AUs (landmarks extra) into the
+            observation text the model reads; they are always in the record's ``data``
+            (``aus``), which the expert backend reads. Off by default: the lines cost tokens
+            in RL rollouts with a tight completion budget.
     """
 
     detector: str = "mtcnn"
     detector_model: str | None = None
     check_faces: bool = True
+    au_text: bool = False
     view_size: int = 224
     aligned_size: int = 256
     max_zooms: int = 4
@@ -124,6 +129,7 @@ class FaceTools:
         self.focus: int | None = None
         self.aligned: Any = None
         self.aligned_index: int | None = None
+        self.measured: Any = None  # measured AUs of the aligned face (None: not yet / no extra)
         self.records = []
 
     # ------------------------------------------------------------------ state
@@ -259,6 +265,36 @@ class FaceTools:
             self._require_image(), self.faces[index], size=self.config.aligned_size
         )
         self.aligned_index = index
+        self.measured = None
+
+    def _measurements(self) -> list[Any] | None:
+        """The aligned face's measured AUs (dense mesh; clip mode for clips), cached; None
+        when the landmarks extra is not installed or the face has no landmarks."""
+        if self.measured is None and self.aligned is not None and not self.aligned.approximate:
+            from facscope.face.measure import measure_face
+
+            face = self.faces[self.aligned_index]
+            self.measured = measure_face(self._require_image(), face, onset=self.onset) or []
+        return self.measured or None
+
+    def _au_observation(self, region: str) -> tuple[str, list[dict[str, Any]] | None]:
+        """Text and data of the measured AUs that show in ``region`` (zoom observation)."""
+        from facscope.face.measure import region_measurements
+
+        found = self._measurements()
+        if found is None:
+            return "", None
+        here = region_measurements(found, region)
+        if not here:
+            return "", []
+        mode = "onset→apex change" if self.is_clip else "against the neutral reference"
+        lines = [f"Measured AUs here ({mode}, inter-ocular units):"] + [
+            f"- AU{m.au} {'present' if m.present else 'absent'}"
+            + (f" ({m.intensity})" if m.intensity else "")
+            + f": value {m.value:+.3f}, threshold {m.threshold:.3f}, confidence {m.confidence:.2f}"
+            for m in here
+        ]
+        return "\n" + "\n".join(lines), [m.to_dict() for m in here]
 
     # ------------------------------------------------------------------ tools
 
@@ -336,6 +372,9 @@ class FaceTools:
             "quad": np.round(view.corners_in_source(), 2).tolist(),
             "approximate": bool(self.aligned.approximate),
         }
+        measured = self._measurements()
+        if measured is not None:
+            data["au_measurements"] = [m.to_dict() for m in measured]
         return text, data, [small]
 
     @recorded_tool
@@ -408,6 +447,11 @@ class FaceTools:
             "scale": float(scale),
             "size": [vw, vh],
         }
+        if region is not None:
+            extra, aus = self._au_observation(region)
+            text += extra if self.config.au_text else ""
+            if aus is not None:
+                data["aus"] = aus
         return text, data, [view.image]
 
     @recorded_tool

@@ -7,10 +7,15 @@ answer. The perception behind the answer:
 * **emotion**: the FER2013 mini-Xception (:func:`facscope.face.emotion.classify_emotion`) on the
   aligned face the ``align_face`` tool returned; for clips with measured motion, the emotion
   whose EMFACS prototype best matches the measured AUs (:func:`facscope.facs.infer_emotion`).
-* **AUs**: for clips, *measured* from the motion statistics of ``motion_map``
+* **AUs**: *measured* from the dense face mesh when the ``landmarks`` extra is installed
+  (:mod:`facscope.face.aus`: still mode for images, onset → apex change for clips; the tools
+  put the measurements in the ``align_face`` record and each region's in its ``zoom``
+  observation). The emotion then combines the classifier's probabilities with the EMFACS
+  match of the measured AUs (:func:`combine_evidence`), and the reasoning says when the two
+  disagree. Without the extra: for clips, from the motion statistics of ``motion_map``
   (:func:`facscope.agent.motion.motion_aus`); for still images, the predicted emotion's main
-  EMFACS prototype (:func:`facscope.facs.prototype_aus`) — *inferred, not measured*. The answer
-  says which in its ``au_basis`` field.
+  EMFACS prototype (:func:`facscope.facs.prototype_aus`) — *inferred, not measured*, and the
+  reasoning says so. The answer says which in its ``au_basis`` field.
 
 Regions to zoom: for stills, where the predicted emotion's prototype AUs show; for clips, the
 regions that moved most. Each decision reads only the conversation and the episode's tool
@@ -37,7 +42,35 @@ from facscope.vlm.backends.base import (
 )
 from facscope.vlm.toolcalls import format_tool_call as _call
 
-__all__ = ["ExpertBackend"]
+__all__ = ["ExpertBackend", "combine_evidence"]
+
+#: weight of the AU evidence against the classifier in :func:`combine_evidence`
+AU_WEIGHT = 0.5
+#: the same for clips (micro-expressions are too small for a still-image classifier)
+AU_WEIGHT_CLIP = 0.8
+
+
+def combine_evidence(
+    probabilities: dict[str, float], aus: Sequence[int], *, au_weight: float = AU_WEIGHT
+) -> tuple[str, dict[str, float], str]:
+    """Emotion from the classifier's probabilities and the measured AUs' EMFACS match.
+
+    Score per emotion = (1 − w)·p(emotion) + w·match, with ``match`` the best Jaccard overlap
+    with the emotion's EMFACS prototypes (:func:`facscope.facs.emotion_scores`), and for
+    neutral 1 when no AU is measured, else 0; w = ``au_weight`` (:data:`AU_WEIGHT` for
+    stills, :data:`AU_WEIGHT_CLIP` for clips, whose apex frame the classifier barely reads). Returns the emotion, the
+    scores and the emotion the AUs alone point to.
+    """
+    from facscope.facs import emotion_scores
+
+    match = emotion_scores(aus) if aus else {}
+    au_best = max(match, key=lambda e: match[e]) if aus and max(match.values()) > 0 else "neutral"
+    scores = {}
+    for e, p in probabilities.items():
+        m = (1.0 if not aus else 0.0) if e == "neutral" else match.get(e, 0.0)
+        scores[e] = (1 - au_weight) * float(p) + au_weight * m
+    return max(scores, key=lambda e: scores[e]), scores, au_best
+
 
 _SIDE_PAIRS = {"right_": "left_", "left_": "right_"}
 
@@ -219,7 +252,19 @@ class ExpertBackend(Backend):
         )
         motion = self._motion(records)
         emotion = pred.label
-        if motion:
+        measured = _measurements(records)
+        if measured is not None:
+            extra: tuple[int, ...] = ()
+            if motion:
+                from facscope.agent.motion import motion_aus
+
+                extra, evidence = motion_aus(motion)
+                if evidence:
+                    lines.append("Motion from onset to apex, region by region:")
+                    lines += [f"- {e}" for e in evidence]
+            aus, emotion = self._measured_lines(lines, measured, pred.probabilities, extra)
+            basis = "measured"
+        elif motion:
             from facscope.agent.motion import motion_aus
 
             aus, evidence = motion_aus(motion)
@@ -237,6 +282,10 @@ class ExpertBackend(Backend):
         else:
             aus = tuple(sorted(prototype_aus(emotion))) if emotion != "neutral" else ()
             basis = "inferred"
+            lines.append(
+                "No AU could be measured (the landmarks extra is not installed or the face "
+                "has no landmarks), so the AUs are inferred."
+            )
             if aus:
                 described = "; ".join(
                     f"AU{a} {AU_CATALOGUE[a].name} ({AU_CATALOGUE[a].region})" for a in aus
@@ -259,6 +308,56 @@ class ExpertBackend(Backend):
         text = "\n".join(lines) + "\n" + format_answer(emotion, aus, au_basis=basis)
         probabilities = {k: float(v) for k, v in pred.probabilities.items()}
         return text, {"classify_seconds": seconds, "probabilities": probabilities}
+
+    @staticmethod
+    def _measured_lines(
+        lines: list[str],
+        measured: list[dict[str, Any]],
+        probabilities: Any,
+        motion: tuple[int, ...] = (),
+    ) -> tuple[tuple[int, ...], str]:
+        """Reasoning from measured AUs (and, for clips, the AUs the motion rules measured);
+        returns the present AUs and the combined emotion."""
+        present = tuple(sorted({int(m["au"]) for m in measured if m["present"]} | set(motion)))
+        if 43 in present and 45 in present:
+            present = tuple(a for a in present if a != 45)
+        if 26 in present and 27 in present:
+            present = tuple(a for a in present if a != 26)
+        mode = measured[0].get("mode", "still") if measured else "still"
+        lines.append(f"AUs measured from the face mesh ({mode} mode):")
+        for m in measured:
+            if m["present"]:
+                lines.append(
+                    f"- AU{m['au']} {AU_CATALOGUE[m['au']].name} present ({m['intensity']}): "
+                    f"{m['evidence']}, confidence {m['confidence']:.2f}"
+                )
+        if not present:
+            lines.append("- none reaches its threshold")
+        weight = AU_WEIGHT_CLIP if mode == "clip" else AU_WEIGHT
+        emotion, scores, au_best = combine_evidence(dict(probabilities), present, au_weight=weight)
+        top = sorted(probabilities.items(), key=lambda kv: -kv[1])[0][0]
+        lines.append(
+            f"EMFACS reading of the measured AUs: {au_best}; classifier: {top}; combined "
+            f"(classifier {1 - weight:.1f} + AU match {weight:.1f}): "
+            + ", ".join(
+                f"{k} {v:.2f}" for k, v in sorted(scores.items(), key=lambda kv: -kv[1])[:3]
+            )
+            + "."
+        )
+        if au_best != top:
+            lines.append(
+                f"The classifier ({top}) and the AU evidence ({au_best}) disagree; "
+                f"I answer {emotion} from the combined score."
+            )
+        return present, emotion
+
+
+def _measurements(records: list[Any]) -> list[dict[str, Any]] | None:
+    """The measured AUs the align_face tool recorded (None: not measured)."""
+    for r in reversed(records):
+        if r.name == "align_face" and r.ok and r.data.get("au_measurements") is not None:
+            return list(r.data["au_measurements"])
+    return None
 
 
 def _allowed(req: GenerationRequest) -> list[str]:
