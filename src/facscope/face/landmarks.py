@@ -15,10 +15,13 @@ face) -> Landmarks`` method.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import math
 import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -138,10 +141,27 @@ def _interpreter(path: Path):  # type: ignore[no-untyped-def]
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
         raise ConfigError(f"ai-edge-litert is not installed: {_INSTALL}") from None
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    it = Interpreter(model_path=str(path), num_threads=1)
-    it.allocate_tensors()
+    # LiteRT's C++ runtime prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." on
+    # file descriptor 2 whatever TF_CPP_MIN_LOG_LEVEL says; keep it off the user's terminal
+    with _quiet_stderr():
+        it = Interpreter(model_path=str(path), num_threads=1)
+        it.allocate_tensors()
     return it
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for the block (C++ libraries write there directly)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)
 
 
 def crop_transform(face: Face, size: int, scale: float) -> np.ndarray:
