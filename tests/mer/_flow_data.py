@@ -61,18 +61,23 @@ def subject_names(n: int) -> list[str]:
 
 
 def make_flow_manifest(
-    root: Path, *, subjects: int = 20, per_class: int = 2, seed: int = 0
+    root: Path, *, subjects: int = 20, per_class: int = 2, seed: int = 0, fmt: str = "png"
 ) -> Path:
-    """Write ``subjects × 3 × per_class`` flow PNGs and a ``path, subject, label, dataset``
-    manifest; returns the CSV path."""
+    """Write ``subjects × 3 × per_class`` flow PNGs (``fmt="npy"``: the float stacks, signed
+    u and v, as ``.npy``) and a ``path, subject, label, dataset`` manifest; returns its path."""
     rng = np.random.default_rng(seed)
     rows = []
     sources = {0: "casme2", 1: "samm", 2: "smic"}
     for i, subject in enumerate(subject_names(subjects)):
         for c, label in enumerate(CLASSES):
             for k in range(per_class):
-                rel = Path("flow") / subject / f"{label}_{k}.png"
-                write_png(root / rel, to_png_values(flow_stack(rng, c)))
+                rel = Path("flow") / subject / f"{label}_{k}.{fmt}"
+                stack = flow_stack(rng, c)
+                if fmt == "npy":
+                    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+                    np.save(root / rel, stack)
+                else:
+                    write_png(root / rel, to_png_values(stack))
                 rows.append({"path": str(rel), "subject": subject, "label": label,
                              "dataset": sources[i % 3]})  # fmt: skip
     manifest = root / "manifest.csv"

@@ -1,20 +1,23 @@
 """A whole LOSO of STSTNet as one stacked model: every fold trained at once.
 
-The F fold models' parameters are stacked along a leading fold axis; the three streams' first
-convolutions become one grouped convolution (``groups=F``), batch norm is computed per fold over
-that fold's own rows (a mask leaves out the padding of shorter batches), and the classifier is
-one batched matrix product. Each fold sees exactly what the per-fold loop
-(:mod:`facscope.mer.fold`) gives it: its initial weights (the same seeded ``create_model``), its
-own training subjects in the same seeded order and batches, the same dropout masks (drawn from
-a generator seeded like the loop's ``(seed, fold, epoch)``), its own imbalance loss, and its
-own Adam/AdamW state (written out elementwise, per-fold step counts). The results equal the
-loop's up to floating-point rounding (the grouped and per-fold kernels sum in other orders):
-``tests/mer/test_batched.py`` checks logits within 1e-4 and identical predictions after
-several epochs on CPU.
+The F fold models' parameters are stacked along a leading fold axis. Each fold sees exactly
+what the per-fold loop (:mod:`facscope.mer.fold`) gives it: its initial weights (the same
+seeded ``create_model``), its own training subjects in the same seeded order and batches, the
+same dropout masks (drawn from a generator seeded like the loop's ``(seed, fold, epoch)``),
+its own imbalance loss, and its own optimiser state (Adam, AdamW or SGD, written out
+elementwise, per-fold step counts). Batch norm is computed per fold over that fold's own rows
+(a mask leaves out the padding of shorter batches), and the classifier is one batched matrix
+product.
+
+The stream layer runs as the fused native kernel of :mod:`facscope.mer.fused` where a C++
+compiler is found (``batched_kernel: auto``), else as torch operations (one grouped
+convolution, ``groups=F``). Equality with the loop (``tests/mer/test_batched.py``, CPU): with
+SGD, probabilities within 1e-4 and the same predictions after several epochs; with Adam within
+the loop's own spread between thread counts (see ``ADAM_ATOL`` there for why).
 
 Checkpoints (``batched_FF-LL.pt`` per group of folds, every ``checkpoint_every`` epochs) make a
 killed run resume; ``selection: val`` scores each fold's validation subjects every epoch. Not
-covered: ``hflip``, mixed precision, several processes and SGD (the loop is used for them).
+covered: ``hflip``, mixed precision and several processes (the loop is used for them).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +34,9 @@ from facscope.errors import ConfigError
 from facscope.eval.predictions import Predictions
 from facscope.mer.callbacks import FoldCallback, RunState, step_end
 from facscope.mer.config import TrainConfig
+
+if TYPE_CHECKING:
+    from facscope.mer.fused import FoldGenerators
 from facscope.mer.prepare import FoldSplit, PreparedData, derive_seed, fold_weights, resolve_spec
 
 __all__ = ["batched_unsupported", "run_batched"]
@@ -42,8 +48,6 @@ def batched_unsupported(config: TrainConfig, accelerator: Any) -> str | None:
     """Why ``config`` cannot run batched (None when it can)."""
     if config.model != "ststnet":
         return f"model {config.model!r} (batched LOSO covers ststnet)"
-    if config.optimizer not in ("adam", "adamw"):
-        return f"optimizer {config.optimizer!r}"
     if config.hflip:
         return "hflip"
     if config.mixed_precision not in (None, "no") or accelerator.num_processes > 1:
@@ -126,10 +130,32 @@ class Stack:
             "fc.bias": self.fc_b.detach()[f].clone(),
         }
 
-    def forward(self, x: Any, mask: Any, drops: Sequence[Sequence[Any]] | None) -> Any:
-        """Logits ``(F, B, K)`` of ``x`` ``(F, B, C, H, W)``; ``mask`` ``(F, B)`` marks real rows
-        (training: batch statistics over them, running statistics updated); ``drops`` each
-        fold's dropout masks (None: evaluation, running statistics)."""
+    def forward(self, data: Any, idx: Any, mask: Any, drops: Drops | None) -> Any:
+        """Logits ``(F, B, K)`` of rows ``idx`` ``(F, B)`` of ``data``; ``mask`` ``(F, B)`` marks
+        real rows (training: batch statistics over them, running statistics updated);
+        ``drops`` the step's dropout masks (None: evaluation, running statistics)."""
+        if data.kernel is not None:
+            return self._forward_fused(data, idx, mask, drops)
+        return self._forward_torch(data.x[idx], mask, drops)
+
+    def _update_running(self, mean: Any, var: Any, rows: Any, positions: int) -> None:
+        """Batch norm's running statistics, for the folds that had rows (as torch: momentum,
+        unbiased variance)."""
+        import torch
+
+        with torch.no_grad():
+            on = (rows > 0)[:, None]
+            n = (rows.to(var.dtype) * positions)[:, None]
+            unbiased = var.detach() * n / (n - 1).clamp(min=1)
+            mom = self.momentum
+            self.running_mean.copy_(torch.where(on, (1 - mom) * self.running_mean
+                                                + mom * mean.detach(), self.running_mean))  # fmt: skip
+            self.running_var.copy_(torch.where(on, (1 - mom) * self.running_var
+                                               + mom * unbiased, self.running_var))  # fmt: skip
+            self.tracked += on[:, 0].long()
+
+    def _forward_torch(self, x: Any, mask: Any, drops: Drops | None) -> Any:
+        """The layers as torch operations on ``x`` ``(F, B, C, H, W)`` (no compiler needed)."""
         import torch
         import torch.nn.functional as fn
 
@@ -140,14 +166,10 @@ class Stack:
         y = torch.relu(y).reshape(b, f, d, y.shape[-2], y.shape[-1])
         if drops is not None:
             m = mask.t().to(y.dtype)[:, :, None, None, None]  # (B, F, 1, 1, 1)
-            n = (mask.sum(1).to(y.dtype) * y.shape[-2] * y.shape[-1])[:, None]  # (F, 1)
+            n = (mask.sum(1).to(y.dtype) * y.shape[-2] * y.shape[-1]).clamp(min=1)[:, None]
             mean = (y * m).sum(dim=(0, 3, 4)) / n
             var = (((y - mean[None, :, :, None, None]) * m) ** 2).sum(dim=(0, 3, 4)) / n
-            with torch.no_grad():
-                self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean.detach())
-                unbiased = var.detach() * n / (n - 1).clamp(min=1)
-                self.running_var.mul_(1 - self.momentum).add_(self.momentum * unbiased)
-                self.tracked += 1
+            self._update_running(mean, var, mask.sum(1), y.shape[-2] * y.shape[-1])
         else:
             mean, var = self.running_mean, self.running_var
         scale = self.gamma / torch.sqrt(var + _EPS)
@@ -156,55 +178,94 @@ class Stack:
         y = fn.max_pool2d(y.reshape(b, f * d, *y.shape[-2:]), 3, 3, 1)
         y = y.reshape(b, f, d, *y.shape[-2:])
         if drops is not None and self.position == "streams":
-            y = y * _stream_noise(drops, self.widths, b)
+            y = y * drops.streams().transpose(0, 1)
         y = fn.avg_pool2d(y.reshape(b, f * d, *y.shape[-2:]), 2, 2)
         feats = y.reshape(b, f, -1).transpose(0, 1)  # (F, B, D)
+        return self._head(feats, drops)
+
+    def _forward_fused(self, data: Any, idx: Any, mask: Any, drops: Drops | None) -> Any:
+        """The stream layer as the fused kernel (:mod:`facscope.mer.fused`): it pools the ReLU
+        output (max or min by the sign of batch norm's scale), and batch norm's affine map is
+        applied here to the pooled values, channels last."""
+        import torch
+
+        from facscope.mer.fused import stream_layer, tail_layer
+
+        f = idx.shape[0]
+        d = sum(self.widths)
+        rows = mask.sum(1)
+        w = self.conv_w.view(f, d, -1, 3, 3)
+        q, mean, var = stream_layer(data.kernel, data.xpad, idx, rows, w, self.conv_b.view(f, d),
+                                    self.gamma.detach() < 0, self.running_mean)  # fmt: skip
+        if drops is not None:
+            self._update_running(mean, var, rows, data.kernel.conv_side**2)
+        else:
+            mean, var = self.running_mean, self.running_var
+        scale = self.gamma / torch.sqrt(var + _EPS)  # (F, D)
+        streams = drops is not None and self.position == "streams" and drops.masks
+        feats = tail_layer(data.kernel, q, rows, mean, scale, self.beta,
+                           drops.masks if streams else (), drops.keep if streams else 1.0)  # fmt: skip
+        return self._head(feats, drops)
+
+    def _head(self, feats: Any, drops: Drops | None) -> Any:
+        import torch
+
         if drops is not None and self.position == "head":
-            feats = feats * _head_noise(drops, b, feats.shape[-1])
+            feats = feats * drops.head()
         return torch.baddbmm(self.fc_b[:, None, :], feats, self.fc_w.transpose(1, 2))
 
 
-def _head_noise(drops: Sequence[Sequence[Any]], b: int, d: int) -> Any:
-    import torch
+class Drops:
+    """One step's dropout masks of every fold: ``masks`` one ``(F, B, *shape)`` 0/1 tensor per
+    place the model drops (each stream's pooled map, or the pooled features), rows past a
+    fold's batch zero; kept values are scaled by ``keep`` = 1 / (1 − p). Fold ``g``'s masks
+    are drawn from its generator in the loop's order and shapes (CPU ``F.dropout`` draws
+    ``bernoulli_(1 − p)`` on a tensor of its input's shape), so every fold drops what the
+    per-fold loop drops."""
 
-    noise = torch.ones(len(drops), b, d)
-    for g, masks in enumerate(drops):
-        if masks:
-            noise[g, : masks[0].shape[0]] = masks[0]
-    return noise
-
-
-def _stream_noise(drops: Sequence[Sequence[Any]], widths: Sequence[int], b: int) -> Any:
-    import torch
-
-    side = drops[0][0].shape[-1] if drops and drops[0] else 1
-    noise = torch.ones(b, len(drops), sum(widths), side, side)
-    for g, masks in enumerate(drops):
-        start = 0
-        for width, mk in zip(widths, masks):
-            noise[: mk.shape[0], g, start : start + width] = mk
-            start += width
-    return noise
-
-
-def _draw(gen: Any, n: int, shapes: Sequence[tuple[int, ...]], p: float) -> list[Any]:
-    """The dropout masks the loop's ``F.dropout`` would draw for a batch of ``n`` rows (CPU:
-    ``bernoulli_(1 - p)`` on a tensor of the input's shape, divided by ``1 - p``)."""
-    import torch
-
-    if p <= 0 or n == 0:
-        return []
-    return [torch.empty(n, *s).bernoulli_(1 - p, generator=gen).div_(1 - p) for s in shapes]
-
-
-class _Adam:
-    """Adam / AdamW over stacked parameters, written as ``torch.optim`` (single-tensor path)
-    computes it, with a step count per fold so that folds with fewer batches wait."""
-
-    def __init__(self, params: Sequence[Any], folds: int, *, decoupled: bool, wd: float) -> None:
+    def __init__(self, folds: int, width: int, shapes: Sequence[tuple[int, ...]], p: float) -> None:
         import torch
 
-        self.params, self.folds, self.decoupled, self.wd = list(params), folds, decoupled, wd
+        self.masks = [torch.empty(folds, width, *s) for s in shapes] if p > 0 else []
+        self.keep = 1.0 / (1.0 - p) if p > 0 else 1.0
+        self.p = p
+
+    def draw(self, gens: FoldGenerators, rows: Sequence[int]) -> None:
+        """Every fold's masks from its generator, folds split over threads."""
+        from facscope.mer.fused import over_folds
+
+        def draw(lo: int, hi: int) -> None:
+            for g in range(lo, hi):
+                for m in self.masks:
+                    gens.bernoulli_(g, m[g, : rows[g]], 1 - self.p)
+                    m[g, rows[g] :] = 0
+
+        if self.masks:
+            over_folds(draw, len(rows))
+
+    def streams(self) -> Any:
+        """``(F, B, D, P, P)`` multipliers (ones without dropout)."""
+        import torch
+
+        if not self.masks:
+            return 1.0
+        return torch.cat(self.masks, dim=2) * self.keep
+
+    def head(self) -> Any:
+        """``(F, B, D)`` multipliers of the pooled features (ones without dropout)."""
+        return self.masks[0] * self.keep if self.masks else 1.0
+
+
+class _Optimizer:
+    """Adam, AdamW or SGD (momentum, no dampening) over stacked parameters, written as
+    ``torch.optim`` (single-tensor path) computes them, with a step count per fold so that
+    folds with fewer batches wait."""
+
+    def __init__(self, params: Sequence[Any], folds: int, config: TrainConfig) -> None:
+        import torch
+
+        self.params, self.folds = list(params), folds
+        self.kind, self.wd, self.momentum = config.optimizer, config.weight_decay, config.momentum
         self.m = [torch.zeros_like(p) for p in self.params]
         self.v = [torch.zeros_like(p) for p in self.params]
         self.steps = torch.zeros(folds, dtype=torch.float64)
@@ -212,26 +273,45 @@ class _Adam:
     def step(self, lr: float, active: Any) -> None:
         import torch
 
-        b1, b2, eps = 0.9, 0.999, 1e-8
         self.steps += active.double()
-        t = self.steps.clamp(min=1)
-        step_size = (lr / (1 - b1**t)).float()[:, None]
-        bc2 = torch.sqrt(1 - b2**t).float()[:, None]
         on = active[:, None]
         with torch.no_grad():
             for p, m, v in zip(self.params, self.m, self.v):
                 pv, gv = p.view(self.folds, -1), p.grad.view(self.folds, -1)
                 mv, vv = m.view(self.folds, -1), v.view(self.folds, -1)
-                if self.decoupled and self.wd:
-                    pv.copy_(torch.where(on, pv * (1 - lr * self.wd), pv))
-                elif self.wd:
-                    gv = gv + self.wd * pv
-                new_m = mv.lerp(gv, 1 - b1)
-                new_v = vv * b2 + (1 - b2) * gv * gv
-                new_p = pv - step_size * (new_m / (new_v.sqrt() / bc2 + eps))
+                if self.kind == "sgd":
+                    new_p, new_m, new_v = self._sgd(pv, gv, mv, lr)
+                else:
+                    new_p, new_m, new_v = self._adam(pv, gv, mv, vv, lr)
                 mv.copy_(torch.where(on, new_m, mv))
                 vv.copy_(torch.where(on, new_v, vv))
                 pv.copy_(torch.where(on, new_p, pv))
+
+    def _sgd(self, pv: Any, gv: Any, mv: Any, lr: float) -> tuple[Any, Any, Any]:
+        import torch
+
+        if self.wd:
+            gv = gv + self.wd * pv
+        if not self.momentum:
+            return pv - lr * gv, mv, mv
+        first = (self.steps == 1)[:, None]  # torch starts the buffer at the first gradient
+        buf = torch.where(first, gv, mv * self.momentum + gv)
+        return pv - lr * buf, buf, mv
+
+    def _adam(self, pv: Any, gv: Any, mv: Any, vv: Any, lr: float) -> tuple[Any, Any, Any]:
+        import torch
+
+        b1, b2, eps = 0.9, 0.999, 1e-8
+        t = self.steps.clamp(min=1)
+        step_size = (lr / (1 - b1**t)).float()[:, None]
+        bc2 = torch.sqrt(1 - b2**t).float()[:, None]
+        if self.kind == "adamw" and self.wd:
+            pv = pv * (1 - lr * self.wd)
+        elif self.wd:
+            gv = gv + self.wd * pv
+        new_m = mv.lerp(gv, 1 - b1)
+        new_v = vv * b2 + (1 - b2) * gv * gv
+        return pv - step_size * (new_m / (new_v.sqrt() / bc2 + eps)), new_m, new_v
 
     def state(self) -> dict[str, Any]:
         return {"m": self.m, "v": self.v, "steps": self.steps}
@@ -242,14 +322,44 @@ class _Adam:
         self.steps.copy_(state["steps"])
 
 
-def _inputs(config: TrainConfig, data: PreparedData) -> Any:
-    """Every prepared sample's model input, ``(N, C, H, W)`` (read once from the cache)."""
-    import torch
+@dataclass
+class Inputs:
+    """Every prepared sample's model input, read once from the cache: ``x`` ``(N, C, H, W)``,
+    and for the fused kernel ``xpad`` (zero-padded by 2) and the compiled ``kernel``."""
 
-    from facscope.mer.loader import CachedDataset, to_model_input
+    x: Any
+    kernel: Any = None
+    xpad: Any = None
 
-    ds = CachedDataset(data.samples, data.entries, data.labels, data.spec)
-    return to_model_input(torch.stack([ds[i][0] for i in range(len(ds))]), data.spec)
+    @classmethod
+    def of(cls, config: TrainConfig, data: PreparedData) -> Inputs:
+        import warnings
+
+        import torch
+        import torch.nn.functional as fn
+
+        from facscope.errors import FacscopeConfigWarning
+        from facscope.mer.fused import load_kernel
+        from facscope.mer.loader import CachedDataset, to_model_input
+
+        ds = CachedDataset(data.samples, data.entries, data.labels, data.spec)
+        x = to_model_input(torch.stack([ds[i][0] for i in range(len(ds))]), data.spec)
+        x = x.contiguous()
+        if config.batched_kernel == "torch":
+            return cls(x)
+        widths = dict(config.model_options).get("widths", (3, 5, 8))
+        if x.shape[-1] != x.shape[-2]:
+            got: Any = f"inputs are not square ({tuple(x.shape[-2:])})"
+        else:
+            got = load_kernel(x.shape[1], x.shape[-1], sum(widths))
+        if isinstance(got, str):
+            if config.batched_kernel == "fused":
+                raise ConfigError(f"batched_kernel 'fused' cannot run here: {got}; "
+                                  "use batched_kernel 'torch' or 'auto'")  # fmt: skip
+            warnings.warn(f"batched LOSO runs the slower torch stream layer: {got}",
+                          FacscopeConfigWarning, stacklevel=2)  # fmt: skip
+            return cls(x)
+        return cls(x, got, fn.pad(x, (2, 2, 2, 2)).contiguous())
 
 
 def _padded(parts: Sequence[np.ndarray], width: int) -> tuple[Any, Any]:
@@ -268,7 +378,7 @@ class _Group:
     """Folds trained together as one :class:`Stack`."""
 
     def __init__(self, config: TrainConfig, data: PreparedData, folds: Sequence[FoldSplit],
-                 x: Any) -> None:  # fmt: skip
+                 inputs: Inputs) -> None:  # fmt: skip
         import torch
 
         from facscope.mer.fold import INIT_STREAM
@@ -276,7 +386,7 @@ class _Group:
         from facscope.mer.loader import EpochSampler
         from facscope.mer.models import create_model
 
-        self.config, self.data, self.folds, self.x = config, data, list(folds), x
+        self.config, self.data, self.folds, self.inputs = config, data, list(folds), inputs
         k = len(data.classes)
         _, model_kw = resolve_spec(config)
         models, self.losses, self.samplers = [], [], []
@@ -292,15 +402,21 @@ class _Group:
                 y_train), seed=derive_seed(config.seed, fold.index)))  # fmt: skip
         self.stack = Stack.of(models)
         self.shapes = self._drop_shapes(models[0])
-        self.adam = _Adam(self.stack.params(), len(self.folds), wd=config.weight_decay,
-                          decoupled=config.optimizer == "adamw")  # fmt: skip
+        self.adam = _Optimizer(self.stack.params(), len(self.folds), config)
         self.start = 0
         self.histories: list[list[dict[str, Any]]] = [[] for _ in self.folds]
         self.best: list[dict[str, Any]] = [{"score": -1.0, "epoch": -1, "state": None}
                                            for _ in self.folds]  # fmt: skip
 
+    def _drops(self, folds: int, width: int) -> Drops:
+        """The step's mask buffers (reused while the step's shape stays the same)."""
+        got = getattr(self, "_drop_buffers", None)
+        if got is None or (got.masks and tuple(got.masks[0].shape[:2]) != (folds, width)):
+            got = self._drop_buffers = Drops(folds, width, self.shapes, self.stack.p)
+        return got
+
     def _drop_shapes(self, model: Any) -> list[tuple[int, ...]]:
-        side = (self.x.shape[-1] + 2 + 2 - 3) // 3 + 1
+        side = (self.inputs.x.shape[-1] + 2 + 2 - 3) // 3 + 1
         if self.stack.position == "streams":
             return [(w, side, side) for w in self.stack.widths]
         return [(model.fc.in_features,)]
@@ -339,13 +455,14 @@ class _Group:
     def logits(self, parts: Sequence[np.ndarray], drops: Any = None, mask: Any = None) -> Any:
         width = max(1, max(len(p) for p in parts))
         idx, m = _padded(parts, width)
-        return self.stack.forward(self.x[idx], m if mask is None else mask, drops), m
+        return self.stack.forward(self.inputs, idx, m if mask is None else mask, drops), m
 
     def epoch(self, epoch: int, state: RunState, callbacks: Sequence[FoldCallback]) -> bool:
         """Train one epoch of every fold; False when ``max_steps`` stopped the run."""
         import torch
 
         from facscope.mer.fold import _lr_factor
+        from facscope.mer.fused import FoldGenerators
 
         config, b = self.config, self.config.batch_size
         lr = config.lr * _lr_factor(config, epoch)
@@ -355,11 +472,13 @@ class _Group:
             loss_fn.set_epoch(epoch)
             orders.append(fold.train[np.asarray([i for _, i in sampler], dtype=np.int64)])
             gens.append(torch.Generator().manual_seed(derive_seed(config.seed, fold.index, epoch)))
+        rngs = FoldGenerators(gens, self.inputs.kernel)
         totals = np.zeros(len(self.folds))
         steps = np.zeros(len(self.folds), dtype=np.int64)
         for s in range(max(-(-len(o) // b) for o in orders)):
             chunks = [o[s * b : (s + 1) * b] for o in orders]
-            drops = [_draw(g, len(c), self.shapes, self.stack.p) for g, c in zip(gens, chunks)]
+            drops = self._drops(len(chunks), max(1, max(len(c) for c in chunks)))
+            drops.draw(rngs, [len(c) for c in chunks])
             out, mask = self.logits(chunks, drops)
             ys = [torch.as_tensor(self.data.labels[c]) for c in chunks]
             losses = [fn(out[g, : len(c)].float(), ys[g]) if len(c) else None
@@ -389,7 +508,7 @@ class _Group:
 
         with torch.no_grad():
             out, _ = self.logits([f.val for f in self.folds])
-        c = int(self.x.shape[1])
+        c = int(self.inputs.x.shape[1])
         for g, fold in enumerate(self.folds):
             pred = out[g, : len(fold.val)].argmax(1).numpy()
             score = _uf1(self.data.labels[fold.val], pred, len(self.data.classes))
@@ -415,7 +534,7 @@ class _Group:
                 model.load_state_dict(self.best[g]["state"])
                 model.eval()
                 with torch.no_grad():
-                    logits = model(self.x[torch.as_tensor(fold.test)])
+                    logits = model(self.inputs.x[torch.as_tensor(fold.test)])
             preds.append(fold_predictions(self.data, fold.test, logits.numpy(), fold.index))
         return preds
 
@@ -439,11 +558,11 @@ def run_batched(
     why = batched_unsupported(config, accelerator)
     if why is not None:
         raise ConfigError(f"batched_folds cannot run this config ({why}); unset batched_folds")
-    x = _inputs(config, data)
+    inputs = Inputs.of(config, data)
     size = int(config.batched_folds or len(folds))
     out: list[Predictions] = []
     for first in range(0, len(folds), size):
-        group = _Group(config, data, folds[first : first + size], x)
+        group = _Group(config, data, folds[first : first + size], inputs)
         for fold in group.folds:
             write_split(config, data, fold, accelerator)
         group.restore(state)

@@ -33,6 +33,8 @@ SELECTIONS = ("last", "val")
 OPTIMIZERS = ("adamw", "adam", "sgd")
 SCHEDULERS = ("cosine", "none")
 PRECISIONS = ("no", "fp16", "bf16")
+#: How a batched LOSO computes the stream layer (:mod:`facscope.mer.fused`).
+BATCHED_KERNELS = ("auto", "fused", "torch")
 
 CLIP_INPUTS = ("frames", "onset_diff")
 
@@ -73,7 +75,9 @@ class TrainConfig:
         folds (run only these fold indices; None: all), max_steps (stop the run after this
         many optimiser steps in total, leaving its checkpoint: for interruption tests; a
         batched step counts once for all its folds), batched_folds (train this many folds at
-        once as one stacked model, :mod:`facscope.mer.batched`; None: the per-fold loop).
+        once as one stacked model, :mod:`facscope.mer.batched`; None: the per-fold loop),
+        batched_kernel (``auto``: the fused native stream layer where a C++ compiler is found,
+        else torch operations; ``fused`` or ``torch`` to insist).
     Cache:
         cache_dir (None: ``<output_dir>/cache``), face (``detect`` aligns on the onset frame,
         ``full`` resizes whole frames that are already face crops), detector, cache_fps
@@ -127,6 +131,7 @@ class TrainConfig:
     folds: tuple[int, ...] | None = None
     max_steps: int | None = None
     batched_folds: int | None = None
+    batched_kernel: str = "auto"
 
     cache_dir: str | None = None
     face: str = "detect"
@@ -155,6 +160,7 @@ class TrainConfig:
             _choice("mixed_precision", self.mixed_precision, PRECISIONS)
         _choice("face", self.face, FACE_MODES)
         _choice("clip_input", self.clip_input, CLIP_INPUTS)
+        _choice("batched_kernel", self.batched_kernel, BATCHED_KERNELS)
         if not self.diff_gain > 0:
             raise ConfigError(f"diff_gain must be > 0; got {self.diff_gain}")
         for name in ("epochs", "batch_size", "checkpoint_every"):
