@@ -20,6 +20,7 @@ from facscope.eval.metrics import (
     classification_scores,
     confusion_matrix,
     per_class_scores,
+    scores_by_source,
     uar_score,
     uf1_score,
 )
@@ -232,3 +233,32 @@ def test_au_f1_plain_sets_unchanged_by_the_rule():
     truth, pred = [{1, 12}, {4}, {12, 53}], [{1}, {4, 12}, {12}]
     s = au_f1_scores(truth, pred, aus=(1, 4, 12, 53))
     assert s.f1 == {1: 1.0, 4: 1.0, 12: 0.5, 53: 0.0}  # numbers taken as given
+
+
+def test_scores_by_source_match_sklearn_over_each_sources_classes():
+    rng = np.random.default_rng(3)
+    t = rng.choice(LABELS, 300)
+    p = np.where(rng.random(300) < 0.6, t, rng.choice(LABELS, 300))
+    src = rng.choice(["smic", "casme2", "samm"], 300)
+    t[(src == "samm") & (t == "others")] = "negative"  # a source without one class
+    got = scores_by_source(t, p, src, labels=LABELS)
+    full = classification_scores(t, p, labels=LABELS)
+    assert (got["Full"].uf1, got["Full"].uar, got["Full"].acc) == pytest.approx(
+        (full.uf1, full.uar, full.acc)
+    )
+    for name in ("smic", "casme2", "samm"):
+        k = src == name
+        present = [c for c in LABELS if c in set(t[k])]
+        assert got[name].classes == tuple(present) and got[name].n == int(k.sum())
+        assert got[name].uf1 == pytest.approx(
+            sk.f1_score(t[k], p[k], labels=present, average="macro", zero_division=0)
+        )
+        assert got[name].uar == pytest.approx(
+            sk.recall_score(t[k], p[k], labels=present, average="macro", zero_division=0)
+        )
+    assert "others" not in got["samm"].classes
+
+
+def test_scores_by_source_needs_one_source_per_prediction():
+    with pytest.raises(ConfigError, match="2 sources for 3"):
+        scores_by_source(["a", "b", "a"], ["a", "a", "a"], ["x", "y"], labels=["a", "b"])

@@ -107,3 +107,48 @@ def test_facts_are_required(missing):
         Results(**(kw | {missing: " "}))
     with pytest.raises(ConfigError, match="seeds"):
         Results(**(kw | {"seeds": []}))
+
+
+def test_composite_report_breaks_scores_down_by_source(tmp_path):
+    t = ["negative", "positive", "surprise", "negative", "negative", "positive"]
+    p = ["negative", "surprise", "surprise", "negative", "positive", "positive"]
+    src = ["smic", "smic", "smic", "samm", "samm", "casme2"]
+    r = Results(
+        y_true=t,
+        y_pred=p,
+        labels=LABELS,
+        dataset="megc2019",
+        protocol="LOSO",
+        selection="fixed",
+        seeds=[0],
+        sources=src,
+        n_bootstrap=0,
+    )
+    assert list(r.by_source) == ["Full", "casme2", "samm", "smic"]
+    assert r.by_source["Full"].uf1 == pytest.approx(r.scores.uf1)
+    assert r.by_source["samm"].classes == ("negative",)  # scored over the classes it has
+    assert r.by_source["samm"].uar == pytest.approx(0.5)
+    md = r.to_markdown()
+    assert "| source | samples | UF1 | UAR | ACC |" in md
+    assert "| samm | 2 | 0.6667 | 0.5000 | 0.5000 |" in md
+    d = r.to_dict()["by_source"]
+    assert d["smic"]["samples"] == 3 and d["smic"]["classes"] == LABELS
+    rows = {row["row"]: row for row in csv.DictReader(io.StringIO(r.to_csv()))}
+    assert rows["source:casme2:uf1"]["value"] == "1.000000"
+    assert rows["source:smic:uar"]["support"] == "3"
+
+
+def test_one_source_adds_no_breakdown(results):
+    one = Results(
+        y_true=results.y_true,
+        y_pred=results.y_pred,
+        labels=LABELS,
+        dataset="casme2",
+        protocol="LOSO",
+        selection="fixed",
+        seeds=[0],
+        sources=["casme2"] * len(results.y_true),
+        n_bootstrap=0,
+    )
+    assert one.by_source == {} and "by_source" not in one.to_dict()
+    assert "| source |" not in one.to_markdown()

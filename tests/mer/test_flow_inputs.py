@@ -102,6 +102,11 @@ def test_ststnet_trains_on_flow_pngs_under_loso_above_chance(flowset):
     m = result.metrics
     assert m["folds"] == 21 and m["n"] == 126
     assert m["uf1"] > 0.6 and m["uar"] > 0.6  # chance is 1/3
+    # a composite: MEGC 2019's Full / per-source breakdown, in the metrics and the report
+    by = m["by_source"]
+    assert list(by) == ["Full", "casme2", "samm", "smic"]
+    assert by["Full"]["uf1"] == pytest.approx(m["uf1"]) and by["samm"]["n"] == 42
+    assert "| smic | 42 |" in (root / "ststnet" / "report.md").read_text()
     assert not (root / "ststnet" / "cache" / "clip").exists()  # no clip/flow step ran
 
 

@@ -79,6 +79,18 @@ def test_native_dropout_draws_are_torchs(kernel):
             assert torch.equal(got, want)
 
 
+def test_native_draws_follow_a_generator_left_at_an_odd_word(kernel):
+    g, h = torch.Generator().manual_seed(11), torch.Generator().manual_seed(11)
+    for gen in (g, h):  # 3 single 32-bit words: the draws' word pairs now straddle the blocks
+        torch.empty(3, dtype=torch.int32).random_(generator=gen)
+    mine = fused.FoldGenerators([h], kernel)
+    for size, p in ((311, 0.5), (2000, 0.5), (97, 1.0), (500, 0.3)):
+        want = torch.empty(size).bernoulli_(p, generator=g)
+        got = torch.empty(size)
+        mine.bernoulli_(0, got, p)
+        assert torch.equal(got, want)
+
+
 def test_no_compiler_is_said_and_auto_falls_back(monkeypatch, tmp_path):
     monkeypatch.setenv("CXX", "")
     monkeypatch.setattr(fused.shutil, "which", lambda name: None)

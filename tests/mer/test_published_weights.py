@@ -139,6 +139,7 @@ def test_mer_eval_command_and_pattern_errors(published):
     res = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert "UF1 " in res.output and (out / "metrics.json").is_file()
+    assert "  samm       UF1 " in res.output and "(12 samples)" in res.output  # per source
     kfold = _eval_config(root, manifest, ckpts, "kfold").replace(
         protocol="kfold", protocol_options={"k": 2}
     )

@@ -173,6 +173,8 @@ def _run(
         f"({m['n']} samples, {m['folds']} folds, {m['protocol']}, {m['pooling']}; "
         f"selection: {m['selection']}; seed {m['seed']})"
     )
+    for source, sc in m.get("by_source", {}).items():
+        click.echo(f"  {source:<10} UF1 {sc['uf1']:.4f}  UAR {sc['uar']:.4f}  ({sc['n']} samples)")
     rt = m["runtime"]
     click.echo(
         f"predictions, metrics and config written to {result.output_dir} "

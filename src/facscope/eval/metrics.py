@@ -33,12 +33,14 @@ __all__ = [
     "ClassScores",
     "Interval",
     "Scores",
+    "SourceScores",
     "accuracy_score",
     "au_f1_scores",
     "bootstrap_ci",
     "classification_scores",
     "confusion_matrix",
     "per_class_scores",
+    "scores_by_source",
     "scores_from_confusion",
     "uar_score",
     "uf1_score",
@@ -281,6 +283,64 @@ def classification_scores(
         per_class=per,
         n_folds=n_folds,
     )
+
+
+@dataclass(frozen=True)
+class SourceScores:
+    """ACC / UF1 / UAR of one source's predictions, averaged over ``classes``: those it has
+    true samples of."""
+
+    acc: float
+    uf1: float
+    uar: float
+    n: int
+    classes: tuple[Hashable, ...]
+
+    def __getitem__(self, name: str) -> float:
+        return float(getattr(self, name))
+
+
+def scores_by_source(
+    y_true: Sequence[Hashable],
+    y_pred: Sequence[Hashable],
+    sources: Sequence[Hashable],
+    *,
+    labels: Sequence[Hashable],
+    full: str = "Full",
+) -> dict[str, SourceScores]:
+    """Scores over all predictions (``full``) and over each source dataset's own, as composite
+    tables report them (MEGC 2019: Full / SMIC / CASME II / SAMM).
+
+    A source is scored over the classes it has true samples of, so a class it lacks does not
+    count as a zero; a prediction of such a class is still an error of the true class. The
+    ``full`` row keeps every class of ``labels``.
+    """
+    if len(sources) != len(y_true):
+        raise ConfigError(f"{len(sources)} sources for {len(y_true)} predictions")
+    t, p = np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object)
+    src = np.asarray([str(s) for s in sources], dtype=object)
+    groups = {full: np.ones(len(src), bool)} | {
+        name: src == name for name in sorted(set(src.tolist()))
+    }
+    out: dict[str, SourceScores] = {}
+    for name, keep in groups.items():
+        cm = confusion_matrix(t[keep].tolist(), p[keep].tolist(), labels=labels)
+        rows = cm.sum(axis=1)
+        present = np.arange(len(labels)) if name == full else np.flatnonzero(rows)
+        tp = np.diag(cm).astype(float)
+        f1 = np.divide(
+            2 * tp, rows + cm.sum(axis=0), out=np.zeros_like(tp), where=rows + cm.sum(axis=0) > 0
+        )
+        rec = np.divide(tp, rows, out=np.zeros_like(tp), where=rows > 0)
+        n = int(cm.sum())
+        out[name] = SourceScores(
+            acc=float(tp.sum() / n) if n else 0.0,
+            uf1=float(f1[present].mean()) if len(present) else 0.0,
+            uar=float(rec[present].mean()) if len(present) else 0.0,
+            n=n,
+            classes=tuple(labels[i] for i in present),
+        )
+    return out
 
 
 # --------------------------------------------------------------------------- AU detection

@@ -21,8 +21,10 @@ from facscope.eval.metrics import (
     METRICS,
     Interval,
     Scores,
+    SourceScores,
     bootstrap_ci,
     classification_scores,
+    scores_by_source,
 )
 
 __all__ = ["Results", "confusion_image", "results_table"]
@@ -43,6 +45,9 @@ class Results:
         pooling: ``pooled`` or ``per-fold-mean`` (needs ``folds``).
         groups: subject of each prediction; enables bootstrap CIs by subject.
         folds: fold of each prediction.
+        sources: source dataset of each prediction; with two or more, the report adds the
+            per-source breakdown composite tables use (MEGC 2019: Full / SMIC / CASME II /
+            SAMM UF1 and UAR, :func:`~facscope.eval.metrics.scores_by_source`).
         model: the model's name; notes: anything else worth stating.
         n_bootstrap: subject-bootstrap resamples for the CIs (0: none).
     """
@@ -57,12 +62,14 @@ class Results:
     pooling: str = "pooled"
     groups: Sequence[Hashable] | None = None
     folds: Sequence[Hashable] | None = None
+    sources: Sequence[Hashable] | None = None
     model: str = ""
     notes: str = ""
     n_bootstrap: int = 1000
     ci_level: float = 0.95
     scores: Scores = field(init=False, repr=False)
     ci: dict[str, Interval] = field(init=False, repr=False)
+    by_source: dict[str, SourceScores] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("dataset", "protocol", "selection"):
@@ -84,8 +91,12 @@ class Results:
                 level=self.ci_level,
                 seed=int(next(iter(self.seeds))),
             )
+        by_source: dict[str, SourceScores] = {}
+        if self.sources is not None and len(set(map(str, self.sources))) > 1:
+            by_source = scores_by_source(self.y_true, self.y_pred, self.sources, labels=self.labels)
         object.__setattr__(self, "scores", scores)
         object.__setattr__(self, "ci", ci)
+        object.__setattr__(self, "by_source", by_source)
 
     # ----------------------------------------------------------------- records
     def header(self) -> dict[str, Any]:
@@ -119,9 +130,18 @@ class Results:
                     "ci_unit": "subject",
                 }
             metrics[m] = entry
+        sources = {
+            name: {
+                **{m: sc[m] for m in METRICS},
+                "samples": sc.n,
+                "classes": [str(c) for c in sc.classes],
+            }
+            for name, sc in self.by_source.items()
+        }
         return {
             **self.header(),
             "metrics": metrics,
+            **({"by_source": sources} if sources else {}),
             "per_class": [
                 {
                     "class": str(c.label),
@@ -163,6 +183,12 @@ class Results:
         ci_head = f" ({self.ci_level:.0%} CI, subject bootstrap)" if self.ci else ""
         lines += ["", f"| metric | value{ci_head} |", "|---|---|"]
         lines += [f"| {m.upper()} | {self.scores[m]:.4f}{self._ci_text(m)} |" for m in METRICS]
+        if self.by_source:
+            lines += ["", "| source | samples | UF1 | UAR | ACC |", "|---|---|---|---|---|"]
+            lines += [
+                f"| {name} | {sc.n} | {sc.uf1:.4f} | {sc.uar:.4f} | {sc.acc:.4f} |"
+                for name, sc in self.by_source.items()
+            ]
         lines += [
             "",
             "| class | precision | recall | F1 | support | predicted |",
@@ -221,6 +247,9 @@ class Results:
                     "",
                 ]
             )
+        for name, sc in self.by_source.items():
+            for m in METRICS:
+                w.writerow([*facts, f"source:{name}:{m}", f"{sc[m]:.6f}", "", "", "", "", "", sc.n])
         for c in self.scores.per_class:
             w.writerow(
                 [

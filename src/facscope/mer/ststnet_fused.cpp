@@ -15,6 +15,8 @@
 //   gq    (F, B, P, P, DV*16)        gradient of q; alpha, beta (F, DV*16): gradient of the
 //                                    statistics as  g_r += alpha + beta * r  at every position
 //   dw    (F, K, DV*16), db (F, DV*16) double: accumulated weight and bias gradients
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -344,25 +346,36 @@ static void mt_temper(const uint32_t* st, uint32_t* out) {
 void bernoulli_fill(uint32_t* st, int32_t* left, int32_t* next, double p, float* out,
                     int64_t n) {
   // torch's engine: each output first does  if (--left == 0) regenerate (left = 624, next = 0),
-  // then returns the tempered word st[next++]; the block's tempered words are made at once
+  // then returns the tempered word st[next++]; so left - 1 words remain before a regeneration.
+  // A draw is a double from two words (hi, lo), 53 bits: x = v / 2^53 < p  <=>  v < ceil(p 2^53)
+  // for the integer v, which lets whole pairs of the block be compared without branches.
   uint32_t tb[624];
-  int32_t L = *left, X = *next;
-  bool ready = false;
-  auto draw = [&]() -> uint64_t {
-    if (--L == 0) {
-      mt_regen(st);
-      L = 624, X = 0, ready = false;
-    }
-    if (!ready) mt_temper(st, tb), ready = true;
+  int32_t avail = *left - 1, X = *next;
+  if (avail > 0 && n > 0) mt_temper(st, tb);
+  const double thr = p * 9007199254740992.0;  // p * 2^53, exact
+  const uint64_t T = thr <= 0 ? 0 : (uint64_t)std::ceil(thr);
+  const uint64_t mask = (1ull << 53) - 1;
+  auto word = [&]() -> uint64_t {
+    if (avail == 0) mt_regen(st), mt_temper(st, tb), avail = 624, X = 0;
+    --avail;
     return tb[X++];
   };
-  for (int64_t t = 0; t < n; ++t) {
-    const uint64_t hi = draw();
-    const uint64_t v = (hi << 32) | draw();
-    const double x = (double)(v & ((1ull << 53) - 1)) * (1.0 / (double)(1ull << 53));
-    out[t] = x < p ? 1.0f : 0.0f;
+  int64_t t = 0;
+  while (t < n) {
+    const int64_t pairs = std::min<int64_t>(avail / 2, n - t);
+    const uint32_t* w = tb + X;
+    for (int64_t j = 0; j < pairs; ++j) {
+      const uint64_t v = (((uint64_t)w[2 * j] << 32) | w[2 * j + 1]) & mask;
+      out[t + j] = v < T ? 1.0f : 0.0f;
+    }
+    t += pairs, X += 2 * (int32_t)pairs, avail -= 2 * (int32_t)pairs;
+    if (t < n) {  // a pair across the regeneration (or none left in the block)
+      const uint64_t hi = word();
+      const uint64_t v = ((hi << 32) | word()) & mask;
+      out[t++] = v < T ? 1.0f : 0.0f;
+    }
   }
-  *left = L, *next = X;
+  *left = avail + 1, *next = X;
 }
 
 }  // extern "C"

@@ -218,10 +218,22 @@ def check_resumable(out: Path, config: TrainConfig) -> None:
 def score(preds: Predictions, config: TrainConfig, *, input_kind: str = "clip") -> dict[str, Any]:
     """ACC / UF1 / UAR on pooled predictions, with what a table must state (flow models read
     no key frames: their sampling reads ``apex flow``)."""
-    from facscope.eval.metrics import classification_scores
+    from facscope.eval.metrics import classification_scores, scores_by_source
 
     m = classification_scores(preds.y_true, preds.y_pred, labels=list(range(len(preds.classes))))
     counts = Counter(preds.classes[i] for i in preds.y_true)
+    by_source = {}
+    if len(set(preds.datasets)) > 1:  # a composite (MEGC 2019): Full and each source's own
+        names = list(preds.classes)
+        by_source = {
+            src: {"uf1": sc.uf1, "uar": sc.uar, "acc": sc.acc, "n": sc.n}
+            for src, sc in scores_by_source(
+                [names[i] for i in preds.y_true],
+                [names[i] for i in preds.y_pred],
+                preds.datasets,
+                labels=names,
+            ).items()
+        }
     return {
         "acc": float(m["acc"]),
         "uf1": float(m["uf1"]),
@@ -238,6 +250,7 @@ def score(preds: Predictions, config: TrainConfig, *, input_kind: str = "clip") 
         "imbalance": config.imbalance,
         "classes": list(preds.classes),
         "support": {c: counts.get(c, 0) for c in preds.classes},
+        **({"by_source": by_source} if by_source else {}),
     }
 
 
@@ -265,6 +278,7 @@ def save_report(
         selection=metrics["selection"],
         seeds=[config.seed],
         groups=[f"{d}/{s}" for d, s in zip(preds.datasets, preds.subjects)],
+        sources=list(preds.datasets),
         model=f"{config.model} / {metrics['sampling']} / {config.imbalance}",
         n_bootstrap=1000,
     ).save(out, stem="report")
