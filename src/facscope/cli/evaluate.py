@@ -67,6 +67,7 @@ def agent_cmd(data: str, root: Path, limit: int | None, out_dir: Path | None, co
     from facscope.agent.evaluate import choose_classes, evaluate_agent
     from facscope.data import load_dataset
     from facscope.errors import ConfigError
+    from facscope.eval.aus import REPORT_FILES
     from facscope.resume import claim_folder
 
     if concurrency < 1:
@@ -83,7 +84,7 @@ def agent_cmd(data: str, root: Path, limit: int | None, out_dir: Path | None, co
     # what decides the results (not the limit, which a resume may change)
     settings = {"data": data, "root": str(root), "classes": list(names), **agent.settings()}
     try:
-        claim_folder(out, settings, results=("results.jsonl", "metrics.json", "traces"),
+        claim_folder(out, settings, results=("results.jsonl", "metrics.json", "traces", *REPORT_FILES.values()),
                      overwrite=overwrite, command="facscope eval agent")  # fmt: skip
         metrics = evaluate_agent(
             samples, agent, out_dir=out, classes=names, limit=limit, batch_size=concurrency,
@@ -94,6 +95,7 @@ def agent_cmd(data: str, root: Path, limit: int | None, out_dir: Path | None, co
     keys = ("n", "scored", "accuracy", "macro_f1", "zoom_rate", "errors", "no_face")
     click.echo(json.dumps({k: metrics.get(k) for k in keys} | {
         "au_f1": (metrics.get("au_f1") or {}).get("mean"),
+        "au_basis": (metrics.get("au_f1") or {}).get("au_basis"),
         "parse": {k: metrics["parse"][k] for k in ("ok", "repaired", "failed")},
         "latency_mean_s": metrics["latency"]["mean"],
         "out": str(out),
@@ -152,6 +154,7 @@ def aus_cmd(data: str, root: Path, out_dir: Path, mode: str, aus_text: str | Non
     from facscope.data import load_dataset
     from facscope.errors import ConfigError
     from facscope.eval.au_measure import evaluate_aus
+    from facscope.eval.aus import REPORT_FILES
     from facscope.resume import claim_folder
 
     aus = _au_list(aus_text)
@@ -161,8 +164,7 @@ def aus_cmd(data: str, root: Path, out_dir: Path, mode: str, aus_text: str | Non
     # what decides the measurements (the scored AU list and the limit may change on resume)
     settings = {"data": data, "root": str(root.resolve()), "mode": mode,
                 "landmarker": "mediapipe_mesh", "detector": "mtcnn"}  # fmt: skip
-    claim_folder(out_dir, settings, results=("results.jsonl", "failures.jsonl", "metrics.json",
-                 "au_table.md", "au_table.csv", "au_f1.png"), overwrite=overwrite,
+    claim_folder(out_dir, settings, results=("results.jsonl", "failures.jsonl", "metrics.json", *REPORT_FILES.values()), overwrite=overwrite,
                  command="facscope eval aus")  # fmt: skip
     metrics = evaluate_aus(samples, out_dir=out_dir, mode=mode, aus=aus, limit=limit,
                            progress=not no_progress, dataset=data)  # fmt: skip

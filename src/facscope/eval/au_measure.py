@@ -230,6 +230,8 @@ def evaluate_aus(
     _require_landmarks()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    for name in ("results.jsonl", "failures.jsonl"):  # both exist, empty or not
+        (out / name).touch()
     results = JsonlLog(out / "results.jsonl").repair()
     failures = JsonlLog(out / "failures.jsonl").repair()
     done = set(results.latest()) | set(failures.latest())

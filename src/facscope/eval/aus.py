@@ -39,6 +39,7 @@ from facscope.eval.metrics import au_f1_scores, au_truth_matrix
 from facscope.facs import INTENSITIES, au_targets
 
 __all__ = [
+    "REPORT_FILES",
     "AUReport",
     "AURow",
     "au_report",
@@ -46,6 +47,10 @@ __all__ = [
     "intensity_level",
     "label_aus",
 ]
+
+
+#: the files :meth:`AUReport.save` writes
+REPORT_FILES = {"markdown": "au_table.md", "csv": "au_table.csv", "png": "au_f1.png"}
 
 
 def intensity_level(letter: str | None) -> int:
@@ -255,10 +260,11 @@ class AUReport:
         from facscope.io import save_image, write_text
 
         d = Path(out_dir)
+        f = REPORT_FILES
         return {
-            "markdown": write_text(d / "au_table.md", self.to_markdown()),
-            "csv": write_text(d / "au_table.csv", self.to_csv()),
-            "png": save_image(d / "au_f1.png", self.f1_image()),
+            "markdown": write_text(d / f["markdown"], self.to_markdown()),
+            "csv": write_text(d / f["csv"], self.to_csv()),
+            "png": save_image(d / f["png"], self.f1_image()),
         }
 
 
