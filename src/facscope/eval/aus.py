@@ -90,10 +90,7 @@ def _numbers(mapping: Mapping[str, Any] | None) -> dict[int, Any]:
 
 
 def _labelled(record: Mapping[str, Any]) -> bool:
-    return (
-        record.get("au_occ") is not None
-        or record.get("aus_true_code", record.get("aus_true")) is not None
-    )
+    return any(record.get(k) is not None for k in ("au_occ", "aus_true_code", "aus_true"))
 
 
 def _truth_code(record: Mapping[str, Any]) -> Any:
