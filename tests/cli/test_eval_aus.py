@@ -106,3 +106,19 @@ def test_a_corrupt_file_is_recorded_alone(tmp_path, samm):
 def test_bad_aus_option_is_one_clear_line(tmp_path, samm):
     res = _run("--data", "samm", "--root", samm, "--out", tmp_path / "o", "--aus", "1,x")
     assert res.exit_code != 0 and "--aus" in res.output
+
+
+def test_a_csv_manifest_of_images_is_measured_in_still_mode(tmp_path):
+    from facscope.embedded import default_image
+    from facscope.io import save_image
+
+    save_image(tmp_path / "astronaut.png", default_image())
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,subject,label,aus\nastronaut.png,s1,happiness,6+12\n")
+    out = tmp_path / "out"
+    res = _run("--data", "csv", "--root", manifest, "--out", out)
+    assert res.exit_code == 0, res.output
+    (row,) = _lines(out / "results.jsonl")
+    assert row["mode"] == "still" and row["aus_true_code"] == "6+12"
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["aus"] == [6, 12] and m["per_au"]["12"]["f1"] == 1.0  # the smile reads AU12 (docs)
