@@ -180,3 +180,34 @@ def test_retry_errors_runs_the_failed_samples_again(tmp_path, samples):
     m = evaluate_agent(items, fixed, out_dir=out, progress=False, retry_errors=True)
     assert len(backend.requests) == 1  # only the failed one
     assert m["errors"] == 0 and m["n"] == 2
+
+
+def test_au_f1_states_its_basis_and_scores_each_kind_alone():
+    records = [
+        {
+            **_rec(0, "happiness", "happiness", aus_true=[6, 12], aus=[6, 12]),
+            "au_basis": "measured",
+        },
+        {**_rec(1, "happiness", "happiness", aus_true=[6, 12], aus=[1]), "au_basis": "inferred"},
+    ]
+    au = summarize(records, classes=FER7)["au_f1"]
+    assert au["au_basis"] == "mixed" and au["au_basis_counts"] == {"inferred": 1, "measured": 1}
+    assert au["mean_f1_by_basis"] == {"inferred": 0.0, "measured": 1.0}
+    assert au["aus"] == [6, 12] and au["label_set"] == "labels"
+    assert au["per_au"] == {6: pytest.approx(2 / 3), 12: pytest.approx(2 / 3)}
+    assert au["detail"]["12"]["precision"] == 1.0 and au["detail"]["12"]["recall"] == 0.5
+
+
+def test_eval_agent_writes_the_au_table_with_the_answers_basis(tmp_path, samples):
+    def inferred(req, index):
+        return '<answer>{"aus": [12], "emotion": "happiness", "au_basis": "inferred"}</answer>'
+
+    out = tmp_path / "e"
+    labelled = [s.with_(aus=parse_aus("6+12+ref(4)")) for s in samples[:2]]
+    m = evaluate_agent(labelled, Agent(ScriptedBackend(respond=inferred), mode="passive",
+                       require_face=False), out_dir=out, progress=False)  # fmt: skip
+    assert m["au_f1"]["au_basis"] == "inferred" and m["au_f1"]["aus"] == [6, 12]  # no ref(4)
+    assert m["au_f1"]["mean"] == pytest.approx(0.5)
+    table = (out / "au_table.md").read_text()
+    assert "AU basis: inferred" in table and (out / "au_f1.png").is_file()
+    assert read_results(out / "results.jsonl")[0]["aus_true_code"] == "6+12+ref(4)"

@@ -31,11 +31,12 @@ import numpy as np
 
 from facscope.agent.loop import Agent, AgentInput
 from facscope.errors import ConfigError
-from facscope.facs import FER7, ME7
+from facscope.facs import FER7, ME7, format_aus
 from facscope.io import JsonlLog
 
 __all__ = [
     "CLASS_SETS",
+    "au_scores",
     "choose_classes",
     "evaluate_agent",
     "read_results",
@@ -96,7 +97,10 @@ def _base_record(sample: Any) -> dict[str, Any]:
         "dataset": sample.dataset,
         "subject": sample.subject,
         "label": sample.label,
-        "aus_true": sorted({a.number for a in sample.aus}) if sample.aus else None,
+        # what AU metrics count (action units, not ref(); groups as their first code) and the
+        # string they are scored from (a group of alternatives met by either member)
+        "aus_true": sorted(sample.au_set) if sample.aus else None,
+        "aus_true_code": format_aus(sample.aus) if sample.aus else None,
     }
 
 
@@ -215,7 +219,24 @@ def evaluate_agent(
     bar.close()
     metrics = summarize(results.records(), classes=classes)
     write_json(out / "metrics.json", metrics)
+    report = au_scores(results.records())
+    if report is not None:  # au_table.md / .csv, au_f1.png
+        report.save(out)
     return metrics
+
+
+def au_scores(records: Sequence[dict[str, Any]], *, dataset: str = "") -> Any:
+    """The pooled AU report (:func:`facscope.eval.aus.au_report`) of the records with AU labels,
+    over the AUs in the labels, stating ``au_basis`` (answers ``measured`` from the face vs
+    ``inferred`` from the emotion, each also scored alone when both occur); None without labels.
+    """
+    from facscope.eval.aus import au_report, label_aus
+
+    records = list({r["id"]: r for r in records}.values())
+    labelled = [r for r in records if r.get("aus_true") is not None]
+    if not labelled or not label_aus(labelled):
+        return None
+    return au_report(labelled, dataset=dataset, mode="agent")
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -232,7 +253,7 @@ def summarize(
     AU) where AUs are labelled, ``zoom_rate`` / ``mean_zooms`` / ``mean_turns`` per true emotion,
     ``parse`` status counts with the commonest failure reasons, ``errors`` and ``latency``.
     """
-    from facscope.eval.metrics import au_f1_scores, confusion_matrix
+    from facscope.eval.metrics import confusion_matrix
 
     classes = tuple(classes)
     records = list({r["id"]: r for r in records}.values())  # a re-run sample counts once
@@ -259,16 +280,17 @@ def summarize(
         }
     else:
         metrics.update(accuracy=None, macro_f1=None)
-    with_aus = [r for r in records if r.get("aus_true") is not None]
-    if with_aus:
-        aus = sorted({a for r in with_aus for a in r["aus_true"]})
-        if aus:
-            scores = au_f1_scores(
-                [frozenset(r["aus_true"]) for r in with_aus],
-                [frozenset(r.get("aus") or ()) for r in with_aus],
-                aus=aus,
-            )
-            metrics["au_f1"] = {"mean": scores.mean, "per_au": scores.f1, "n": len(with_aus)}
+    report = au_scores(records)
+    if report is not None:
+        d = report.to_dict()
+        metrics["au_f1"] = {
+            "mean": report.mean_f1,
+            "per_au": {r.au: r.f1 for r in report.rows},
+            "n": report.n,
+            **{k: d[k] for k in ("aus", "label_set", "au_basis", "au_basis_counts",
+                                 "mean_f1_by_basis", "pooling")},
+            "detail": d["per_au"],
+        }  # fmt: skip
     by_emotion: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         by_emotion[str(r.get("label"))].append(r)

@@ -36,6 +36,7 @@ __all__ = [
     "SourceScores",
     "accuracy_score",
     "au_f1_scores",
+    "au_truth_matrix",
     "bootstrap_ci",
     "classification_scores",
     "confusion_matrix",
@@ -348,12 +349,20 @@ def scores_by_source(
 
 @dataclass(frozen=True)
 class AUScores:
-    """Per-AU binary F1 (and counts) over a stated AU list, and their mean."""
+    """Per-AU binary F1 (and counts) over a stated AU list, and their mean.
+
+    ``support``: coded entries where the AU is present; ``predicted``: coded entries where it is
+    predicted; ``coded``: entries scored (not ``-1`` / NaN in the truth).
+    """
 
     aus: tuple[int, ...]
     f1: dict[int, float]
     support: dict[int, int]
     mean: float
+    precision: dict[int, float] = field(default_factory=dict)
+    recall: dict[int, float] = field(default_factory=dict)
+    predicted: dict[int, int] = field(default_factory=dict)
+    coded: dict[int, int] = field(default_factory=dict)
 
 
 def _is_au_set(item: Any) -> bool:
@@ -424,6 +433,28 @@ def _resolve_alternatives(
     return out
 
 
+def _check_aus(aus: Sequence[int]) -> tuple[int, ...]:
+    out = tuple(int(a) for a in aus)
+    if not out or len(set(out)) != len(out):
+        raise ConfigError(f"aus must be a non-empty list of distinct AU numbers; got {out}")
+    return out
+
+
+def au_truth_matrix(y_true: Any, y_pred: Any, *, aus: Sequence[int]) -> np.ndarray:
+    """(N, len(aus)) truth as :func:`au_f1_scores` counts it: 1 / 0 (-1 or NaN: not coded),
+    each true group of alternatives resolved against the prediction ``y_pred``."""
+    aus = _check_aus(aus)
+    if not isinstance(y_true, np.ndarray):
+        y_true = list(y_true)
+    t, p = _au_array(y_true, aus, "y_true"), _au_array(y_pred, aus, "y_pred")
+    if t.shape != p.shape:
+        raise ConfigError(f"y_true and y_pred differ in shape: {t.shape} vs {p.shape}")
+    rows = _au_targets(y_true)
+    if rows is not None and any(groups for _, groups in rows):
+        t = _resolve_alternatives(t, rows, p, aus)
+    return t
+
+
 def au_f1_scores(
     y_true: Any, y_pred: Any, *, aus: Sequence[int], zero_division: float = 0.0
 ) -> AUScores:
@@ -438,28 +469,32 @@ def au_f1_scores(
     ``ref(…)``; ``(?)`` counts); a true ``12 or 14`` is satisfied by a prediction of either
     (12 when neither is predicted). See :func:`facscope.facs.au_targets`.
     """
-    aus = tuple(int(a) for a in aus)
-    if not aus or len(set(aus)) != len(aus):
-        raise ConfigError(f"aus must be a non-empty list of distinct AU numbers; got {aus}")
+    aus = _check_aus(aus)
     if not isinstance(y_true, np.ndarray):
         y_true = list(y_true)
-    t, p = _au_array(y_true, aus, "y_true"), _au_array(y_pred, aus, "y_pred")
-    if t.shape != p.shape:
-        raise ConfigError(f"y_true and y_pred differ in shape: {t.shape} vs {p.shape}")
-    rows = _au_targets(y_true)
-    if rows is not None and any(groups for _, groups in rows):
-        t = _resolve_alternatives(t, rows, p, aus)
+    t = au_truth_matrix(y_true, y_pred, aus=aus)
+    p = _au_array(y_pred, aus, "y_pred")
     known = ~(np.isnan(t) | (t < 0))
     tt, pp = (t > 0) & known, (p > 0) & known
     tp = (tt & pp).sum(0)
     fp = (~tt & pp & known).sum(0)
     fn = (tt & ~pp).sum(0)
     f1 = _ratio(2.0 * tp, 2.0 * tp + fp + fn, zero_division)
+    precision = _ratio(tp.astype(float), (tp + fp).astype(float), zero_division)
+    recall = _ratio(tp.astype(float), (tp + fn).astype(float), zero_division)
+
+    def per(values: np.ndarray, kind: type) -> dict[int, Any]:
+        return {a: kind(v) for a, v in zip(aus, values)}
+
     return AUScores(
         aus=aus,
-        f1={a: float(v) for a, v in zip(aus, f1)},
-        support={a: int(v) for a, v in zip(aus, tt.sum(0))},
+        f1=per(f1, float),
+        support=per(tt.sum(0), int),
         mean=float(f1.mean()),
+        precision=per(precision, float),
+        recall=per(recall, float),
+        predicted=per(pp.sum(0), int),
+        coded=per(known.sum(0), int),
     )
 
 
