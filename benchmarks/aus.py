@@ -77,6 +77,8 @@ def _clips(bases: list, per_base: int, seed: int) -> list[dict]:
                     "truth": truth,
                     "onset": _combos(r0.points),
                     "apex": _combos(r1.points),
+                    "points": (r0.points, r1.points),
+                    "onset_frame": on,
                     "apex_frame": ap,
                     "face": clip.face,
                     "emotion": clip.emotion,
@@ -149,7 +151,16 @@ def write_reference(path: Path = _REF) -> None:
     print(f"wrote {path}")
 
 
-def evaluate(per_base: int) -> None:
+def _flow_stats(rows: list[dict]) -> list[list]:
+    """Each clip's onset → apex region motion statistics (``facscope motion``'s defaults:
+    aligned on the onset, TV-L1 on the 256-px crop)."""
+    from facscope.motion.pipeline import analyse_pair
+
+    return [analyse_pair(r["onset_frame"], r["apex_frame"]).regions for r in rows]
+
+
+def evaluate(per_base: int, *, flow: bool = True) -> None:
+    from facscope.face import au_reference as ref
     from facscope.face.aus import clip_aus, measured_aus, still_aus
     from facscope.face.emotion import classify_emotion
 
@@ -158,30 +169,37 @@ def evaluate(per_base: int) -> None:
     rows = _clips(_bases(50, 100), per_base, seed=2)
     print(f"held-out clips: {len(rows)} (LFW faces 50-99), {time.perf_counter() - t:.1f} s")
     truth = [r["truth"] for r in rows]
-    clip_p, still_p, base_p = [], [], []
-    for r in rows:
+    t = time.perf_counter()
+    stats = _flow_stats(rows) if flow else [None] * len(rows)
+    if flow:
+        print(f"onset -> apex flow of every clip: {time.perf_counter() - t:.1f} s")
+    preds: dict[str, list[set]] = {"clip": [], "clip + flow": [], "still": [], "baseline": []}
+    for r, st in zip(rows, stats):
         ap = lm.landmarks(r["apex_frame"], r["face"])
-        still_p.append(set(measured_aus(still_aus(ap.points))))
-        # clip mode straight from the stored combos (same numbers clip_aus computes)
-        from facscope.face import au_reference as ref
-
-        d = r["apex"] - r["onset"]
-        clip_p.append({a for j, a in enumerate(AUS) if d[j] >= ref.CLIP_THRESHOLD[a]})
+        preds["still"].append(set(measured_aus(still_aus(ap.points))))
+        d = r["apex"] - r["onset"]  # clip mode from the stored combos, as clip_aus computes
+        clip = {a for j, a in enumerate(AUS) if d[j] >= ref.CLIP_THRESHOLD[a]}
+        assert clip == set(measured_aus(clip_aus(*r["points"])))
+        preds["clip"].append(clip)
+        if st is not None:
+            preds["clip + flow"].append(set(measured_aus(clip_aus(*r["points"], flow=st))))
         label = classify_emotion(r["apex_frame"], r["face"]).label
-        base_p.append(set(prototype_aus(label)) if label != "neutral" else set())
-    print("| AU | clips with AU | clip F1 | still F1 | prototype baseline F1 |")
-    print("|---|---|---|---|---|")
-    means = {"clip": [], "still": [], "base": []}
+        preds["baseline"].append(set(prototype_aus(label)) if label != "neutral" else set())
+    preds = {k: v for k, v in preds.items() if v}
+    cols = {"clip": "clip F1", "clip + flow": "clip + flow F1", "still": "still F1",
+            "baseline": "prototype baseline F1"}  # fmt: skip
+    print("| AU | clips with AU | " + " | ".join(cols[k] for k in preds) + " |")
+    print("|---" * (len(preds) + 2) + "|")
+    means: dict[str, list[float]] = {k: [] for k in preds}
     for au in AUS:
         n = sum(au in t for t in truth)
         if n == 0:
             continue
-        f = [_f1(p, truth, au) for p in (clip_p, still_p, base_p)]
-        for key, v in zip(means, f):
-            means[key].append(v)
-        print(f"| {au} | {n} | {f[0]:.2f} | {f[1]:.2f} | {f[2]:.2f} |")
+        f = {k: _f1(p, truth, au) for k, p in preds.items()}
+        for k, v in f.items():
+            means[k].append(v)
+        print(f"| {au} | {n} | " + " | ".join(f"{v:.2f}" for v in f.values()) + " |")
     print("| mean | | " + " | ".join(f"{np.mean(v):.2f}" for v in means.values()) + " |")
-    _ = clip_aus  # the API path is covered by tests/face/test_aus.py
     _false_positives(lm)
 
 
@@ -216,11 +234,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--write-reference", action="store_true")
     p.add_argument("--clips-per-face", type=int, default=4)
+    p.add_argument("--no-flow", action="store_true", help="skip the clip + flow column")
     args = p.parse_args()
     if args.write_reference:
         write_reference()
     else:
-        evaluate(args.clips_per_face)
+        evaluate(args.clips_per_face, flow=not args.no_flow)
 
 
 if __name__ == "__main__":

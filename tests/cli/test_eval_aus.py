@@ -101,6 +101,13 @@ def test_a_corrupt_file_is_recorded_alone(tmp_path, samm):
     assert len(_lines(out / "results.jsonl")) == 3
     assert json.loads((out / "metrics.json").read_text())["failed"] == 1
     assert "1 failed samples" in (out / "au_table.md").read_text()
+    # the file mended, --retry-errors measures it (and only it): it now counts as measured
+    shutil.copy(samm / onset.relative_to(root), onset)
+    res = _run("--data", "samm", "--root", root, "--out", out, "--retry-errors")
+    assert res.exit_code == 0, res.output
+    assert [r["id"] for r in _lines(out / "results.jsonl")][-1] == bad.sample_id
+    assert len(_lines(out / "results.jsonl")) == 4
+    assert json.loads((out / "metrics.json").read_text())["failed"] == 0
 
 
 def test_bad_aus_option_is_one_clear_line(tmp_path, samm):

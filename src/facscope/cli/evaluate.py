@@ -142,10 +142,12 @@ def _au_list(text: str | None) -> tuple[int, ...] | None:
     help="The AUs scored, e.g. 1,2,4,12 [default: those in the labels that the landmarks measure].",
 )
 @click.option("--limit", type=int, help="Measure only the first N samples.")
+@click.option("--retry-errors", is_flag=True, help="Measure again the samples in failures.jsonl.")
 @click.option("--overwrite", is_flag=True, help="Remove the results in --out and start over.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def aus_cmd(data: str, root: Path, out_dir: Path, mode: str, aus_text: str | None,
-            limit: int | None, overwrite: bool, no_progress: bool) -> None:  # fmt: skip
+            limit: int | None, retry_errors: bool, overwrite: bool,
+            no_progress: bool) -> None:  # fmt: skip
     """Measure AUs (face-mesh landmarks) on a labelled dataset; report per-AU F1, ICC and MAE.
 
     Writes results.jsonl and failures.jsonl as it goes (run again to resume), then
@@ -167,7 +169,8 @@ def aus_cmd(data: str, root: Path, out_dir: Path, mode: str, aus_text: str | Non
     claim_folder(out_dir, settings, results=("results.jsonl", "failures.jsonl", "metrics.json", *REPORT_FILES.values()), overwrite=overwrite,
                  command="facscope eval aus")  # fmt: skip
     metrics = evaluate_aus(samples, out_dir=out_dir, mode=mode, aus=aus, limit=limit,
-                           progress=not no_progress, dataset=data)  # fmt: skip
+                           progress=not no_progress, dataset=data,
+                           retry_errors=retry_errors)  # fmt: skip
     click.echo(json.dumps({
         "n": metrics["n"], "failed": metrics["failed"], "aus": metrics["aus"],
         "label_set": metrics["label_set"], "not_scored": metrics["not_scored"],

@@ -175,8 +175,12 @@ def summarize_aus(
     from facscope.io import JsonlLog, write_json
 
     out = Path(out_dir)
-    records = list(JsonlLog(out / "results.jsonl").latest().values())
-    failures = list(JsonlLog(out / "failures.jsonl").latest().values())
+    measured = JsonlLog(out / "results.jsonl").latest()
+    records = list(measured.values())
+    # a sample that failed and was measured on a retry counts once, as measured
+    failures = [
+        f for k, f in JsonlLog(out / "failures.jsonl").latest().items() if k not in measured
+    ]
     modes = Counter(str(r.get("mode")) for r in records)
     shown = ", ".join(f"{k} {v}" for k, v in sorted(modes.items()))
     report = au_report(
@@ -210,12 +214,14 @@ def evaluate_aus(
     limit: int | None = None,
     progress: bool = True,
     dataset: str = "",
+    retry_errors: bool = False,
 ) -> dict[str, Any]:
     """Measure the AUs of ``samples`` and score them against their labels, resumably.
 
     One record per sample is appended (and fsync'd) to ``results.jsonl`` as it is measured; a
     sample that fails (unreadable, no face) goes to ``failures.jsonl`` with its error and the
-    run carries on. Samples already in either file are not measured again (resume). Then
+    run carries on. Samples already in either file are not measured again (resume; with
+    ``retry_errors`` the failed ones are, e.g. after a corrupt file was replaced). Then
     :func:`summarize_aus` writes the metrics and tables. The caller claims the folder for its
     settings first (:func:`facscope.resume.claim_folder`).
     """
@@ -234,7 +240,7 @@ def evaluate_aus(
         (out / name).touch()
     results = JsonlLog(out / "results.jsonl").repair()
     failures = JsonlLog(out / "failures.jsonl").repair()
-    done = set(results.latest()) | set(failures.latest())
+    done = set(results.latest()) | (set() if retry_errors else set(failures.latest()))
     chosen = list(samples)[:limit]
     todo = [s for s in chosen if s.sample_id not in done]
     bar = tqdm(total=len(chosen), initial=len(chosen) - len(todo), desc="eval aus",
