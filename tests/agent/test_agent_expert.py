@@ -165,3 +165,17 @@ def test_expert_answers_a_bare_conversation(astronaut, stub_classifier):
         [GenerationRequest(messages=[{"role": "user", "content": "no image"}])]
     )
     assert gen.error is not None and "needs an image" in gen.error
+
+
+def test_clip_measurements_take_the_motion_maps_support():
+    from facscope.agent.backends.expert import _with_flow
+
+    measured = [{"au": 12, "value": 0.0021, "threshold": 0.00285, "present": False,
+                 "intensity": None, "confidence": 0.55, "mode": "clip",
+                 "evidence": "lip corners rise"}]  # fmt: skip
+    motion = [{"region": "right_lip_corner", "direction": "up", "mean": 0.4}]
+    (m,) = _with_flow(measured, motion)
+    assert m["present"] and "flow in the right_lip_corner agrees" in m["evidence"]
+    assert not _with_flow(measured, [{"region": "right_lip_corner", "direction": "down"}])[0][
+        "present"
+    ]

@@ -57,6 +57,25 @@ MOTION_RULES: Mapping[str, tuple[tuple[tuple[str, ...], tuple[int, ...], str], .
 }
 
 
+def moving_regions(
+    stats: Sequence[RegionMotion | Mapping[str, Any]],
+    *,
+    min_mean: float = 0.1,
+    relative: float = 0.35,
+) -> list[dict[str, Any]]:
+    """The regions that count as moving, strongest first, as dicts: mean magnitude at least
+    ``min_mean`` pixels (of the aligned face) and at least ``relative`` times the strongest
+    region's mean (the rule of :func:`motion_aus`; the mesh's clip AUs take the flow's
+    support only from these regions)."""
+    rows = [s.to_dict() if isinstance(s, RegionMotion) else dict(s) for s in stats]
+    if not rows:
+        return []
+    peak = max(float(s.get("mean", 0.0)) for s in rows)
+    threshold = max(min_mean, relative * peak)
+    rows = [s for s in rows if float(s.get("mean", 0.0)) >= threshold]
+    return sorted(rows, key=lambda s: -float(s.get("mean", 0.0)))
+
+
 def motion_aus(
     stats: Sequence[RegionMotion | Mapping[str, Any]],
     *,
@@ -76,16 +95,11 @@ def motion_aus(
         min_mean: absolute motion threshold in aligned-face pixels.
         relative: threshold relative to the most moving region.
     """
-    rows = [s.to_dict() if isinstance(s, RegionMotion) else s for s in stats]
-    if not rows:
-        return (), []
-    peak = max(float(s.get("mean", 0.0)) for s in rows)
-    threshold = max(min_mean, relative * peak)
     found: set[int] = set()
     evidence = []
-    for s in sorted(rows, key=lambda s: -float(s.get("mean", 0.0))):
+    for s in moving_regions(stats, min_mean=min_mean, relative=relative):
         rules = MOTION_RULES.get(str(s.get("region")))
-        if not rules or float(s.get("mean", 0.0)) < threshold:
+        if not rules:
             continue
         for directions, aus, what in rules:
             if s.get("direction") in directions:

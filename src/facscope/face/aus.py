@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,7 @@ __all__ = [
     "AUMeasurement",
     "clip_aus",
     "combine",
+    "flow_supported",
     "intensity_letter",
     "measured_aus",
     "still_aus",
@@ -124,8 +125,8 @@ class AUMeasurement:
     def to_dict(self) -> dict[str, Any]:
         return {
             "au": self.au,
-            "value": round(self.value, 4),
-            "threshold": round(self.threshold, 4),
+            "value": round(self.value, 6),  # IOD units: thresholds go down to 2.5e-4
+            "threshold": round(self.threshold, 6),
             "present": self.present,
             "intensity": self.intensity,
             "confidence": round(self.confidence, 3),
@@ -208,22 +209,31 @@ def clip_aus(
     """
     ref = _reference()
     g0, g1 = geometry(onset), geometry(apex)
-    moving = _flow_directions(flow or ())
     out = []
     for au in _select(aus):
         m = AU_MEASURES[au]
         value = combine(m, g1) - combine(m, g0)
         threshold, noise = ref.CLIP_THRESHOLD[au], ref.CLIP_NOISE[au]
-        meas = _measurement(au, value, threshold, noise, score, "clip", "")
-        agree = [r for r in m.regions if _agrees(au, moving.get(r))]
-        if not meas.present and agree and value >= FLOW_SUPPORT * threshold:
-            meas = AUMeasurement(
-                **{
-                    **meas.__dict__,
-                    "present": True,
-                    "intensity": "A",
-                    "evidence": meas.evidence + f"; flow in the {agree[0]} agrees",
-                }
+        out.append(_measurement(au, value, threshold, noise, score, "clip", ""))
+    return flow_supported(out, flow) if flow else out
+
+
+def flow_supported(
+    measurements: Sequence[AUMeasurement], flow: Sequence[Mapping[str, Any]]
+) -> list[AUMeasurement]:
+    """Clip measurements with the optical flow's support: an absent AU at or above
+    :data:`FLOW_SUPPORT` of its threshold becomes present (intensity A) when the flow in one of
+    its regions moves in its FACS direction; the evidence says which region agreed."""
+    moving = _flow_directions(flow)
+    out = []
+    for meas in measurements:
+        agree = [r for r in AU_MEASURES[meas.au].regions if _agrees(meas.au, moving.get(r))]
+        if not meas.present and agree and meas.value >= FLOW_SUPPORT * meas.threshold:
+            meas = replace(
+                meas,
+                present=True,
+                intensity="A",
+                evidence=meas.evidence + f"; flow in the {agree[0]} agrees",
             )
         out.append(meas)
     return out
