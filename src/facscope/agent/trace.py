@@ -18,9 +18,15 @@ import numpy as np
 
 from facscope.agent.parse import ParsedAnswer, ToolCall
 
-__all__ = ["Episode", "TraceImage", "Turn", "write_trace"]
+__all__ = ["Episode", "TraceImage", "Turn", "measured_present", "write_trace"]
 
 TRACE_VERSION = 1
+
+
+def measured_present(records: list[Any]) -> set[int] | None:
+    """The AUs the ``measure_aus`` calls among ``records`` found present (None: no such call)."""
+    calls = [r for r in records if r.name == "measure_aus" and r.ok]
+    return {int(a) for r in calls for a in r.data["present"]} if calls else None
 
 
 @dataclass
@@ -106,6 +112,16 @@ class Episode:
     # ------------------------------------------------------------------ counters
 
     @property
+    def aus_measured(self) -> list[int] | None:
+        """The answer's AUs that a ``measure_aus`` call found present (None: it was not
+        called, or there is no answer)."""
+        present = measured_present(self.records)
+        a = self.answer
+        if present is None or a is None or a.aus is None:
+            return None
+        return [x for x in a.aus if x in present]
+
+    @property
     def zooms(self) -> int:
         return sum(r.ok and r.name == "zoom" for r in self.records)
 
@@ -181,6 +197,7 @@ class Episode:
             "status": self.status,
             "reason": None if a is None else a.reason,
             "au_basis": None if a is None else a.au_basis,
+            "aus_measured": self.aus_measured,
             "turns": len(self.turns),
             "tool_calls": self.tool_calls,
             "tool_errors": self.tool_errors,

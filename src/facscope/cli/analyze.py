@@ -54,6 +54,9 @@ def backend_options(f: Any) -> Any:
         click.option("--detector", default="mtcnn", show_default=True,
                      help="Face detector of the tools: mtcnn, haar, yunet (needs --detector-model)."),
         DETECTOR_MODEL_OPT,
+        click.option("--measure-aus", "measure_tool", is_flag=True,
+                     help="Offer the model the measure_aus tool (AUs measured from dense landmarks, "
+                     "as numbers; needs the landmarks extra). The expert measures AUs anyway."),
     ]  # fmt: skip
     return apply_options(f, options)
 
@@ -71,7 +74,8 @@ def build_agent(opts: dict[str, Any], backend: Any, **overrides: Any) -> Any:
         mode=opts["mode"],
         max_turns=opts["max_turns"],
         max_zooms=opts["max_zooms"],
-        tools=ToolsConfig(detector=opts["detector"], detector_model=model),
+        tools=ToolsConfig(detector=opts["detector"], detector_model=model,
+                          measure_tool=bool(opts.get("measure_tool"))),  # fmt: skip
         **overrides,
     )
     return Agent(backend, config)

@@ -5,7 +5,8 @@ dataset row, and turns **every public method** of the class into a tool. :class:
 therefore :class:`facscope.agent.tools.FaceTools` itself (the same tools the agent runs at
 inference, not a copy), with three changes:
 
-* ``motion_map`` is hidden for still images (it is a tool only for clips: :class:`ClipFaceEnv`);
+* ``motion_map`` is hidden for still images (it is a tool only for clips: :class:`ClipFaceEnv`),
+  and ``measure_aus`` always (ActFER's tools only look);
 * ``reset`` accepts a known face (``face_box`` and ``face_landmarks`` columns, as the synthetic
   task writes them), so rollouts on generated faces skip detection;
 * read-only properties report what the rollout did (:attr:`zoomed`, :attr:`tools_used`) —
@@ -52,6 +53,7 @@ class FaceEnv(FaceTools):
     """
 
     motion_map = None  # not a tool for still images (None is not a function, so TRL skips it)
+    measure_aus = None  # ActFER's tools only look: no numbers in RL rollouts
 
     def __init__(self, config: ToolsConfig | None = None, **overrides: Any) -> None:
         self._given_faces: list[Any] | None = None
