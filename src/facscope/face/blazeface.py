@@ -52,7 +52,7 @@ _RAW_SCORE_LIMIT = 80.0
 #: Half the mouth width in eye distances, for the two mouth corners BlazeFace does not give:
 #: the median over the LFW-subset faces and the astronaut of MTCNN's five points
 #: (``benchmarks/detectors.py`` prints it).
-MOUTH_HALF_WIDTH = 0.43
+MOUTH_HALF_WIDTH = 0.42
 
 
 @dataclass(frozen=True)
