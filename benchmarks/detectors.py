@@ -220,7 +220,7 @@ def main() -> None:
     print("positives (detections matching no face), ms = mean per image")
     print("| group | images | faces | " + " | ".join(names) + " |")
     print("|---|---|---|" + "---|" * len(names))
-    for g in groups + ["all"]:
+    for g in [*groups, "all"]:
         rows = {n: (tab[n][g] if g != "all" else np.sum(list(tab[n].values()), 0)) for n in names}
         r0 = rows[names[0]]
         cells = []

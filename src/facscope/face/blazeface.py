@@ -205,7 +205,9 @@ class BlazeFaceDetector:
         self._it.set_tensor(self._input, tensor)
         self._it.invoke()
         raw = self._it.get_tensor(self._reg)[0].astype(np.float64)
-        logits = np.clip(self._it.get_tensor(self._cls)[0, :, 0], -_RAW_SCORE_LIMIT, _RAW_SCORE_LIMIT)
+        logits = np.clip(
+            self._it.get_tensor(self._cls)[0, :, 0], -_RAW_SCORE_LIMIT, _RAW_SCORE_LIMIT
+        )
         scores = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
         keep = np.flatnonzero(scores >= self.min_score)
         if not len(keep):
