@@ -154,10 +154,10 @@ def write_reference(path: Path = _REF) -> None:
 def _flow_stats(rows: list[dict]) -> list[list]:
     """Each clip's moving regions onset → apex (``facscope motion``'s defaults: aligned on the
     onset, TV-L1 on the 256-px crop; moving as the expert counts it)."""
-    from facscope.agent.motion import moving_regions
     from facscope.motion.pipeline import analyse_pair
+    from facscope.motion.stats import strong_regions
 
-    return [moving_regions(analyse_pair(r["onset_frame"], r["apex_frame"]).regions) for r in rows]
+    return [strong_regions(analyse_pair(r["onset_frame"], r["apex_frame"]).regions) for r in rows]
 
 
 def tune_flow_support(per_base: int = 4) -> float:

@@ -20,7 +20,7 @@ import numpy as np
 
 from facscope.errors import ConfigError
 from facscope.facs.directions import DOWNWARD, UPWARD, outward_compass
-from facscope.motion.stats import RegionMotion
+from facscope.motion.stats import RegionMotion, strong_regions
 
 __all__ = ["MOTION_RULES", "ClipFrames", "motion_aus", "motion_evidence"]
 
@@ -57,25 +57,6 @@ MOTION_RULES: Mapping[str, tuple[tuple[tuple[str, ...], tuple[int, ...], str], .
 }
 
 
-def moving_regions(
-    stats: Sequence[RegionMotion | Mapping[str, Any]],
-    *,
-    min_mean: float = 0.1,
-    relative: float = 0.35,
-) -> list[dict[str, Any]]:
-    """The regions that count as moving, strongest first, as dicts: mean magnitude at least
-    ``min_mean`` pixels (of the aligned face) and at least ``relative`` times the strongest
-    region's mean (the rule of :func:`motion_aus`; the mesh's clip AUs take the flow's
-    support only from these regions)."""
-    rows = [s.to_dict() if isinstance(s, RegionMotion) else dict(s) for s in stats]
-    if not rows:
-        return []
-    peak = max(float(s.get("mean", 0.0)) for s in rows)
-    threshold = max(min_mean, relative * peak)
-    rows = [s for s in rows if float(s.get("mean", 0.0)) >= threshold]
-    return sorted(rows, key=lambda s: -float(s.get("mean", 0.0)))
-
-
 def motion_aus(
     stats: Sequence[RegionMotion | Mapping[str, Any]],
     *,
@@ -97,7 +78,7 @@ def motion_aus(
     """
     found: set[int] = set()
     evidence = []
-    for s in moving_regions(stats, min_mean=min_mean, relative=relative):
+    for s in strong_regions(stats, min_mean=min_mean, relative=relative):
         rules = MOTION_RULES.get(str(s.get("region")))
         if not rules:
             continue

@@ -74,8 +74,11 @@ def build_agent(opts: dict[str, Any], backend: Any, **overrides: Any) -> Any:
         mode=opts["mode"],
         max_turns=opts["max_turns"],
         max_zooms=opts["max_zooms"],
-        tools=ToolsConfig(detector=opts["detector"], detector_model=model,
-                          measure_tool=bool(opts.get("measure_tool"))),  # fmt: skip
+        tools=ToolsConfig(
+            detector=opts["detector"],
+            detector_model=model,
+            measure_tool=bool(opts.get("measure_tool")),
+        ),
         **overrides,
     )
     return Agent(backend, config)

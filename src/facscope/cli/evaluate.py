@@ -143,10 +143,16 @@ def _au_list(text: str | None) -> tuple[int, ...] | None:
 )
 @click.option("--limit", type=int, help="Measure only the first N samples.")
 @click.option("--retry-errors", is_flag=True, help="Measure again the samples in failures.jsonl.")
+@click.option(
+    "--flow/--no-flow",
+    default=True,
+    show_default=True,
+    help="Clip mode: the onset → apex optical flow supports the landmarks' AUs (as the expert).",
+)
 @click.option("--overwrite", is_flag=True, help="Remove the results in --out and start over.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def aus_cmd(data: str, root: Path, out_dir: Path, mode: str, aus_text: str | None,
-            limit: int | None, retry_errors: bool, overwrite: bool,
+            limit: int | None, retry_errors: bool, flow: bool, overwrite: bool,
             no_progress: bool) -> None:  # fmt: skip
     """Measure AUs (face-mesh landmarks) on a labelled dataset; report per-AU F1, ICC and MAE.
 
@@ -165,12 +171,12 @@ def aus_cmd(data: str, root: Path, out_dir: Path, mode: str, aus_text: str | Non
         raise ConfigError(f"{root}: the {data!r} dataset has no samples; nothing to evaluate")
     # what decides the measurements (the scored AU list and the limit may change on resume)
     settings = {"data": data, "root": str(root.resolve()), "mode": mode,
-                "landmarker": "mediapipe_mesh", "detector": "mtcnn"}  # fmt: skip
+                "landmarker": "mediapipe_mesh", "detector": "mtcnn", "flow": flow}  # fmt: skip
     claim_folder(out_dir, settings, results=("results.jsonl", "failures.jsonl", "metrics.json", *REPORT_FILES.values()), overwrite=overwrite,
                  command="facscope eval aus")  # fmt: skip
     metrics = evaluate_aus(samples, out_dir=out_dir, mode=mode, aus=aus, limit=limit,
                            progress=not no_progress, dataset=data,
-                           retry_errors=retry_errors)  # fmt: skip
+                           retry_errors=retry_errors, flow=flow)  # fmt: skip
     click.echo(json.dumps({
         "n": metrics["n"], "failed": metrics["failed"], "aus": metrics["aus"],
         "label_set": metrics["label_set"], "not_scored": metrics["not_scored"],

@@ -125,10 +125,14 @@ def _frames(sample: Any, mode: str) -> tuple[np.ndarray | None, np.ndarray]:
     return (first if mode == "clip" else None), peak
 
 
-def measure_sample(sample: Any, *, mode: str = "auto") -> dict[str, Any]:
+def measure_sample(sample: Any, *, mode: str = "auto", flow: bool = True) -> dict[str, Any]:
     """The results record of ``sample``: its labels, the mode used, the measured AUs (present,
     after :func:`facscope.face.aus.measured_aus`), their intensities (0–5; absent 0) and each
     AU's value / threshold.
+
+    ``flow`` (clip mode): the onset → apex optical flow's strongly moving regions
+    (``facscope motion``'s defaults, :func:`facscope.motion.stats.strong_regions`) support the
+    mesh's AUs as in the expert agent (:func:`facscope.face.aus.flow_supported`).
 
     Raises:
         ConfigError: the ``landmarks`` extra is missing, or ``clip`` for a still sample.
@@ -146,12 +150,19 @@ def measure_sample(sample: Any, *, mode: str = "auto") -> dict[str, Any]:
     faces = detect_faces(frame if onset is None else onset)
     if not faces:
         raise FaceNotFoundError(f"{sample.path}: no face found")
-    measurements = measure_face(frame, faces[0], onset=onset) or []
+    moving = None
+    if onset is not None and flow:
+        from facscope.motion.pipeline import analyse_pair
+        from facscope.motion.stats import strong_regions
+
+        moving = strong_regions(analyse_pair(onset, frame).regions)
+    measurements = measure_face(frame, faces[0], onset=onset, flow=moving) or []
     present = measured_aus(measurements)
     return {
         **label_record(sample),
         "status": "ok",
         "mode": used,
+        "flow": moving is not None,
         "au_basis": "measured",
         "aus": list(present),
         "intensity": {
@@ -215,8 +226,10 @@ def evaluate_aus(
     progress: bool = True,
     dataset: str = "",
     retry_errors: bool = False,
+    flow: bool = True,
 ) -> dict[str, Any]:
-    """Measure the AUs of ``samples`` and score them against their labels, resumably.
+    """Measure the AUs of ``samples`` and score them against their labels, resumably
+    (``flow``: see :func:`measure_sample`).
 
     One record per sample is appended (and fsync'd) to ``results.jsonl`` as it is measured; a
     sample that fails (unreadable, no face) goes to ``failures.jsonl`` with its error and the
@@ -247,7 +260,7 @@ def evaluate_aus(
                unit="sample", disable=not progress)  # fmt: skip
     for sample in todo:
         try:
-            results.append(measure_sample(sample, mode=mode))
+            results.append(measure_sample(sample, mode=mode, flow=flow))
         except Exception as exc:  # unreadable file, no face, ...: record it and carry on
             failures.append(
                 {

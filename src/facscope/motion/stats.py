@@ -25,7 +25,7 @@ Left and right are the subject's own (FACS): ``left_*`` is on the viewer's right
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from types import MappingProxyType
 from typing import Any
@@ -51,6 +51,7 @@ __all__ = [
     "region_stats",
     "stats_json",
     "stats_text",
+    "strong_regions",
 ]
 
 MIN_MEAN = 1e-4
@@ -249,6 +250,27 @@ def region_stats(
             )
         )
     return out
+
+
+def strong_regions(
+    stats: Sequence[RegionMotion | Mapping[str, Any]],
+    *,
+    min_mean: float = 0.1,
+    relative: float = 0.35,
+) -> list[dict[str, Any]]:
+    """The regions that move strongly, strongest first, as dicts: mean magnitude at least
+    ``min_mean`` pixels (of the aligned face) and at least ``relative`` times the strongest
+    region's mean. The agent's rule (:func:`facscope.agent.motion.motion_aus`, and the regions
+    whose flow supports a clip's mesh AUs, :func:`facscope.face.aus.flow_supported`); MELLM's
+    descriptions use a rule with a noise floor instead
+    (:func:`facscope.mellm.regions.moving_regions`)."""
+    rows = [s.to_dict() if isinstance(s, RegionMotion) else dict(s) for s in stats]
+    if not rows:
+        return []
+    peak = max(float(s.get("mean", 0.0)) for s in rows)
+    threshold = max(min_mean, relative * peak)
+    rows = [s for s in rows if float(s.get("mean", 0.0)) >= threshold]
+    return sorted(rows, key=lambda s: -float(s.get("mean", 0.0)))
 
 
 def stats_json(stats: list[RegionMotion], *, indent: int | None = None) -> str:

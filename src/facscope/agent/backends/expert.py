@@ -358,12 +358,12 @@ def _with_flow(
     measured: list[dict[str, Any]], motion: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """The clip's mesh measurements with the support of the regions the motion map shows moving
-    (:func:`facscope.agent.motion.moving_regions`, :func:`facscope.face.aus.flow_supported`)."""
-    from facscope.agent.motion import moving_regions
+    (:func:`facscope.motion.stats.strong_regions`, :func:`facscope.face.aus.flow_supported`)."""
     from facscope.face.aus import AUMeasurement, flow_supported
+    from facscope.motion.stats import strong_regions
 
     rows = [AUMeasurement(**m) for m in measured]
-    return [m.to_dict() for m in flow_supported(rows, moving_regions(motion))]
+    return [m.to_dict() for m in flow_supported(rows, strong_regions(motion))]
 
 
 def _measurements(records: list[Any]) -> list[dict[str, Any]] | None:
