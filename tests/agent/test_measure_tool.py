@@ -103,3 +103,33 @@ def test_openai_backend_calls_it_natively_over_loopback(astronaut, mesh):
     body = body if isinstance(body, str) else json.dumps(body)
     assert "AU12 present" in body
     assert ep.answer.au_basis == "measured" and ep.aus_measured == [12]
+
+
+def test_cli_measure_aus_through_a_loopback_openai_server(astronaut, mesh, tmp_path):
+    from click.testing import CliRunner
+
+    from facscope.cli.main import cli
+    from facscope.io import save_image
+
+    save_image(tmp_path / "astronaut.png", astronaut)
+    out = tmp_path / "out"
+    replies = [tool_call("measure_aus", region="left_lip_corner"), ANSWER]
+    with FakeOpenAIServer(replies) as srv:
+        args = ["analyze", str(tmp_path / "astronaut.png"), "--backend", "openai",
+                "--base-url", srv.base_url, "--model", "fake", "--measure-aus", "--out", str(out)]  # fmt: skip
+        res = CliRunner().invoke(cli, args, env={"OPENAI_API_KEY": "k"})
+    assert res.exit_code == 0, res.output
+    assert "measure_aus" in srv.requests[0]["messages"][0]["content"]  # text-mode tool list
+    assert "AU12 present" in json.dumps(srv.requests[1]["messages"][-1])
+    trace = json.loads((out / "trace.json").read_text())
+    assert trace["config"]["tools"]["measure_tool"] is True
+    assert [r["name"] for r in trace["tool_records"]] == ["measure_aus"]
+    assert trace["answer"]["au_basis"] == "mixed" and trace["summary"]["aus_measured"] == [12]
+    assert "Measured by measure_aus:</b> AU12" in (out / "report.html").read_text()
+    # without the flag the endpoint never hears of the tool
+    with FakeOpenAIServer([ANSWER]) as srv:
+        args = ["analyze", str(tmp_path / "astronaut.png"), "--backend", "openai",
+                "--base-url", srv.base_url, "--model", "fake", "--out", str(tmp_path / "o2")]  # fmt: skip
+        res = CliRunner().invoke(cli, args, env={"OPENAI_API_KEY": "k"})
+    assert res.exit_code == 0, res.output
+    assert "measure_aus" not in srv.requests[0]["messages"][0]["content"]

