@@ -178,3 +178,11 @@ def test_synthetic_rows_have_known_geometry(synthetic_rows):
         and (lm[:, 1] < y2).all()
     )
     assert lm[0, 0] < lm[1, 0]  # image-left eye first
+
+
+def test_an_rl_env_never_offers_a_hidden_tool_even_when_configured():
+    from facscope.agent.tools import tool_methods
+    from facscope.rl.env import FaceEnv
+
+    env = FaceEnv(measure_tool=True)
+    assert [m.__name__ for m in tool_methods(env)] == ["detect_faces", "align_face", "zoom"]

@@ -561,7 +561,8 @@ def tool_methods(tools: FaceTools) -> list[Callable[..., Blocks]]:
     ``measure_aus`` only when the config offers it)."""
     off = {"motion_map": not tools.is_clip, "measure_aus": not tools.config.measure_tool}
     names = [n for n in TOOL_NAMES if not off.get(n, False)]
-    return [getattr(tools, n) for n in names]
+    # a subclass hides a tool by setting it to None (the RL environments): never offer it
+    return [m for m in (getattr(tools, n, None) for n in names) if callable(m)]
 
 
 def call_tool(tools: FaceTools, name: str, arguments: Any) -> Blocks:
