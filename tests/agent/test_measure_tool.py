@@ -64,6 +64,8 @@ def test_every_au_of_the_face_and_bad_regions(astronaut, mesh):
     rec = tools.records[-1]
     assert rec.ok and len(rec.data["aus"]) == 19 and {6, 12} <= set(rec.data["present"])
     assert "detected and aligned first" in rec.text
+    tools.measure_aus(region="mouth")  # the mouth holds the lip corners: AU12 is there
+    assert 12 in tools.records[-1].data["present"]
     out = tools.measure_aus(region="elbow")
     assert not tools.records[-1].ok and "unknown region 'elbow'" in out[-1]["text"]
     assert "left_lip_corner" in out[-1]["text"]

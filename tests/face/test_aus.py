@@ -29,3 +29,14 @@ def test_a_recorded_measurement_rebuilds_exactly_at_small_thresholds():
                       confidence=0.71, mode="clip", evidence="lid rises")  # fmt: skip
     back = AUMeasurement(**m.to_dict())
     assert back.threshold == 0.00025 and back.value == 0.000287 and back.present
+
+
+def test_a_region_holds_the_regions_inside_it():
+    from facscope.face.measure import region_measurements, within
+
+    assert within("mouth") == {"mouth", "left_lip_corner", "right_lip_corner"}
+    assert within("right_cheek") == {"right_cheek", "right_nasolabial"}
+    assert within("glabella") == {"glabella"} and within("left_lip_corner") == {"left_lip_corner"}
+    at = {au: _m(au, 1.2) for au in (12, 4)}
+    assert [m.au for m in region_measurements(list(at.values()), "mouth")] == [12]
+    assert [m.au for m in region_measurements(list(at.values()), "glabella")] == [4]
