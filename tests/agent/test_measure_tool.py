@@ -135,3 +135,12 @@ def test_cli_measure_aus_through_a_loopback_openai_server(astronaut, mesh, tmp_p
         res = CliRunner().invoke(cli, args, env={"OPENAI_API_KEY": "k"})
     assert res.exit_code == 0, res.output
     assert "measure_aus" not in srv.requests[0]["messages"][0]["content"]
+
+
+def test_the_python_api_offers_it_on_request(astronaut, mesh):
+    from facscope import analyze_images
+
+    backend = ScriptedBackend([tool_call("measure_aus", region="mouth"), ANSWER])
+    res = analyze_images(astronaut, backend=backend, measure_aus=True)
+    assert "measure_aus" in [t["function"]["name"] for t in backend.requests[0].tools]
+    assert res.rows[0]["au_basis"] == "mixed"  # AU12 measured present at the mouth, AU4 not

@@ -89,6 +89,7 @@ def analyze_images(
     detector: str = "mtcnn",
     detector_model: str | None = None,
     names: Iterable[str] | None = None,
+    measure_aus: bool = False,
     **agent_options: Any,
 ) -> Results:
     """Analyse images (paths, RGB arrays or PIL images) and return one row per face.
@@ -99,6 +100,7 @@ def analyze_images(
         backend: a backend name (``expert``: offline) or a built backend instance.
         detector / detector_model: the face detector and its model file (``yunet``).
         names: the ``input`` column of each image (default: the path, or ``image<i>``).
+        measure_aus: offer a VLM backend the ``measure_aus`` tool (``--measure-aus``).
         **agent_options: :class:`facscope.agent.AgentConfig` fields (``max_turns``, ``mode``…).
     """
     import numpy as np
@@ -116,7 +118,7 @@ def analyze_images(
         raise ConfigError(f"names has {len(labels)} entries for {len(items)} image(s)")
     made = isinstance(backend, str)
     be = create_backend(backend) if made else backend
-    tools = ToolsConfig(detector=detector, detector_model=detector_model)
+    tools = ToolsConfig(detector=detector, detector_model=detector_model, measure_tool=measure_aus)
     agent = Agent(be, AgentConfig(tools=tools, **agent_options))
     rows: list[dict[str, Any]] = []
     analyses: list[Analysis | None] = []
