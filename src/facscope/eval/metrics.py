@@ -329,9 +329,8 @@ def scores_by_source(
         rows = cm.sum(axis=1)
         present = np.arange(len(labels)) if name == full else np.flatnonzero(rows)
         tp = np.diag(cm).astype(float)
-        f1 = np.divide(
-            2 * tp, rows + cm.sum(axis=0), out=np.zeros_like(tp), where=rows + cm.sum(axis=0) > 0
-        )
+        denom = rows + cm.sum(axis=0)  # 2TP + FN + FP
+        f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
         rec = np.divide(tp, rows, out=np.zeros_like(tp), where=rows > 0)
         n = int(cm.sum())
         out[name] = SourceScores(
