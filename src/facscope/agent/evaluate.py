@@ -75,14 +75,9 @@ def sample_input(sample: Any) -> AgentInput:
         from facscope.io import load_image
 
         return AgentInput(image=load_image(sample.image), name=sample.sample_id, labels=labels)
-    from facscope.motion.clip import open_clip
+    from facscope.motion.clip import sample_clip
 
-    clip = open_clip(sample.frames_dir or sample.video, fps=sample.fps)
-    onset = sample.onset if sample.onset is not None else clip.numbers[0]
-    apex = sample.apex
-    if apex is None:
-        offset = sample.offset if sample.offset is not None else clip.numbers[-1]
-        apex = (onset + offset) // 2
+    clip, onset, apex = sample_clip(sample)
     return AgentInput(clip=clip, onset=onset, apex=apex, name=sample.sample_id, labels=labels)
 
 

@@ -12,6 +12,10 @@ from facscope.cli.analyze import backend_options, build_agent
 from facscope.cli.backend import build_backend
 from facscope.cli.common import folder_option
 
+ROOT_OPT = click.option(
+    "--root", required=True, type=click.Path(exists=True, path_type=Path), help="Dataset root."
+)
+
 
 @click.group("eval")
 def eval_group() -> None:
@@ -24,9 +28,7 @@ def eval_group() -> None:
     required=True,
     help="Dataset name (see facscope.data.list_datasets), e.g. rafdb, casme2, folder.",
 )
-@click.option(
-    "--root", required=True, type=click.Path(exists=True, path_type=Path), help="Dataset root."
-)
+@ROOT_OPT
 @backend_options
 @click.option("--limit", type=int, help="Evaluate only the first N samples.")
 @folder_option(
@@ -124,9 +126,7 @@ def _au_list(text: str | None) -> tuple[int, ...] | None:
     required=True,
     help="Dataset name with AU labels (csv, disfa, bp4d, casme2, samm, casme3, dfme, ...).",
 )
-@click.option(
-    "--root", required=True, type=click.Path(exists=True, path_type=Path), help="Dataset root."
-)
+@ROOT_OPT
 @folder_option("--out", help="Output folder; an existing one with the same settings is resumed.")
 @click.option(
     "--mode",

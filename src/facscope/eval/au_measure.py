@@ -113,14 +113,9 @@ def _frames(sample: Any, mode: str) -> tuple[np.ndarray | None, np.ndarray]:
         from facscope.io import load_image
 
         return None, load_image(sample.image)
-    from facscope.motion.clip import open_clip
+    from facscope.motion.clip import sample_clip
 
-    clip = open_clip(sample.frames_dir or sample.video, fps=sample.fps)
-    onset = sample.onset if sample.onset is not None else clip.numbers[0]
-    apex = sample.apex
-    if apex is None:
-        offset = sample.offset if sample.offset is not None else clip.numbers[-1]
-        apex = (onset + offset) // 2
+    clip, onset, apex = sample_clip(sample)
     first, peak = clip.load([clip.index_of(onset), clip.index_of(apex)])
     return (first if mode == "clip" else None), peak
 

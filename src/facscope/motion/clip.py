@@ -18,13 +18,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from facscope.errors import ConfigError, FaceNotFoundError, FacscopeDataWarning, InputFileError
 from facscope.types import Face, invert, scale_translate
 
-__all__ = ["Clip", "ClipAlignment", "align_frame", "open_clip"]
+__all__ = ["Clip", "ClipAlignment", "align_frame", "open_clip", "sample_clip"]
 
 FACE_MODES = ("detect", "full")
 
@@ -260,6 +261,18 @@ def open_clip(
     if p.is_file():
         return Clip.from_video(p, fps=fps)
     raise InputFileError(f"{p}: no such frame folder or video file")
+
+
+def sample_clip(sample: Any) -> tuple[Clip, int, int]:
+    """A dataset clip sample's clip, onset and apex frame numbers: the annotated ones, else the
+    first frame and the middle of onset..offset (or of the clip)."""
+    clip = open_clip(sample.frames_dir or sample.video, fps=sample.fps)
+    onset = sample.onset if sample.onset is not None else clip.numbers[0]
+    apex = sample.apex
+    if apex is None:
+        offset = sample.offset if sample.offset is not None else clip.numbers[-1]
+        apex = (onset + offset) // 2
+    return clip, onset, apex
 
 
 # --------------------------------------------------------------------------------------------
