@@ -147,10 +147,13 @@ def measure_sample(sample: Any, *, mode: str = "auto", flow: bool = True) -> dic
         raise FaceNotFoundError(f"{sample.path}: no face found")
     moving = None
     if onset is not None and flow:
-        from facscope.motion.pipeline import analyse_pair
+        from facscope.motion.clip import align_frame
+        from facscope.motion.pipeline import MotionConfig, analyse_pair
         from facscope.motion.stats import strong_regions
 
-        moving = strong_regions(analyse_pair(onset, frame).regions)
+        cfg = MotionConfig()  # the face found above: no second detection
+        aligned = align_frame(onset, size=cfg.size, face=faces[0])
+        moving = strong_regions(analyse_pair(onset, frame, config=cfg, alignment=aligned).regions)
     measurements = measure_face(frame, faces[0], onset=onset, flow=moving) or []
     present = measured_aus(measurements)
     return {
