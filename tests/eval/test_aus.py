@@ -124,3 +124,16 @@ def test_report_files(tmp_path):
     paths = r.save(tmp_path)
     assert all(p.is_file() for p in paths.values())
     assert {p.name for p in paths.values()} == {"au_table.md", "au_table.csv", "au_f1.png"}
+
+
+def test_no_icc_from_too_few_intensity_pairs():
+    from facscope.eval.aus import MIN_ICC_PAIRS, _intensity
+
+    def rec(t, p):
+        return {"intensity_true": {"12": t}, "au_occ": None, "intensity": {"12": p}}
+
+    few = [rec(3, 1), rec(1, 3)]  # two targets: ICC(3,1) would be exactly -1
+    icc, mae, n = _intensity(few, 12)
+    assert icc is None and mae == 2.0 and n == 2
+    many = [rec(t, t) for t in range(MIN_ICC_PAIRS)]
+    assert _intensity(many, 12)[0] == 1.0

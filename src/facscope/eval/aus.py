@@ -11,7 +11,8 @@ An AU of a sample has a true intensity when the dataset codes one: DISFA's per-f
 an AU string whose codes carry letters (then an absent AU is 0 and a present AU without a letter
 is unknown). ICC(3,1) (Shrout & Fleiss 1979: two-way mixed, consistency, single rater; the
 truth and the prediction are the two "judges") and the mean absolute error are computed per AU
-over the samples where both sides have an intensity.
+over the samples where both sides have an intensity; the ICC only from :data:`MIN_ICC_PAIRS`
+such samples.
 
 Records are JSON objects (one line per sample in ``results.jsonl``) with these keys:
 
@@ -39,6 +40,7 @@ from facscope.eval.metrics import au_f1_scores, au_truth_matrix
 from facscope.facs import INTENSITIES, au_targets
 
 __all__ = [
+    "MIN_ICC_PAIRS",
     "REPORT_FILES",
     "AUReport",
     "AURow",
@@ -60,6 +62,11 @@ def intensity_level(letter: str | None) -> int:
     if letter not in INTENSITIES:
         raise ConfigError(f"intensity must be one of {INTENSITIES} or None; got {letter!r}")
     return INTENSITIES.index(letter) + 1
+
+
+#: fewest (true, measured) intensity pairs an AU's ICC is reported for: with 2 targets each
+#: mean square has one degree of freedom and ICC(3,1) swings to ±1 on a single disagreement
+MIN_ICC_PAIRS = 3
 
 
 def icc_3_1(ratings: Any) -> float | None:
@@ -301,7 +308,8 @@ def _intensity(
     if not pairs:
         return None, None, 0
     y = np.array(pairs)
-    return icc_3_1(y), float(np.abs(y[:, 0] - y[:, 1]).mean()), len(pairs)
+    icc = icc_3_1(y) if len(pairs) >= MIN_ICC_PAIRS else None
+    return icc, float(np.abs(y[:, 0] - y[:, 1]).mean()), len(pairs)
 
 
 def au_report(
