@@ -167,15 +167,28 @@ def test_expert_answers_a_bare_conversation(astronaut, stub_classifier):
     assert gen.error is not None and "needs an image" in gen.error
 
 
-def test_clip_measurements_take_the_motion_maps_support():
-    from facscope.agent.backends.expert import _with_flow
+def test_clip_measurements_take_the_flows_support():
+    """The tools' clip AUs are the mesh's with the optical flow's support, computed once and
+    shared with ``motion_map`` (the expert and a VLM's ``measure_aus`` read the same numbers)."""
+    pytest.importorskip("ai_edge_litert")
+    pytest.importorskip("facscope.face.landmarks").mesh_model_file()
+    from facscope.agent.tools import FaceTools
+    from facscope.synth.clips import synth_clip
 
-    measured = [{"au": 12, "value": 0.0021, "threshold": 0.00285, "present": False,
-                 "intensity": None, "confidence": 0.55, "mode": "clip",
-                 "evidence": "lip corners rise"}]  # fmt: skip
-    motion = [{"region": "right_lip_corner", "direction": "up", "mean": 0.4}]
-    (m,) = _with_flow(measured, motion)
-    assert m["present"] and "flow in the right_lip_corner agrees" in m["evidence"]
-    assert not _with_flow(measured, [{"region": "right_lip_corner", "direction": "down"}])[0][
-        "present"
-    ]
+    clip = synth_clip(emotion="happiness", amplitude=2.5, frame_size=(320, 240), fps=30)
+    tools = FaceTools(measure_tool=True)
+    tools.reset(clip=clip.frames, onset=clip.onset, apex=clip.apex)
+    tools.measure_aus()
+    rec = tools.records[-1]
+    assert rec.ok and rec.data["mode"] == "clip"
+    from facscope.face.aus import measured_aus
+    from facscope.face.measure import measure_face
+
+    face = tools.faces[tools.aligned_index]
+    mesh = measure_face(tools.image, face, onset=tools.onset)  # the landmarks alone
+    lifted = [m for m in rec.data["aus"] if "flow in the" in m["evidence"]]
+    assert lifted and all(m["present"] and m["value"] < m["threshold"] for m in lifted)
+    assert set(measured_aus(mesh)) < set(rec.data["present"])
+    first = tools.clip.motion()
+    tools.motion_map()
+    assert tools.records[-1].ok and tools.clip.motion() is first  # one flow for both

@@ -139,6 +139,7 @@ class ClipFrames:
         self.config = MotionConfig(size=size, detector=detector, global_model=gm)
         on = clip.index_of(clip.numbers[0] if onset is None else onset)
         self._alignment = None
+        self._motion: Any = None
         self.apex_rule, self.skipped = "given", ()
         if apex is None:
             self._alignment = align_onset(clip, on, self.config)
@@ -157,6 +158,18 @@ class ClipFrames:
 
             self._alignment = align_onset(self.clip, self.onset, self.config)
         return self._alignment
+
+    def motion(self) -> Any:
+        """The onset → apex :class:`~facscope.motion.pipeline.MotionResult` (``facscope
+        motion``'s pipeline with :attr:`config` and :attr:`alignment`), computed once: the
+        ``motion_map`` tool shows it, and the mesh's clip AUs take the flow's support from it."""
+        if self._motion is None:
+            from facscope.motion.pipeline import analyse_pair
+
+            self._motion = analyse_pair(
+                self.onset_frame, self.apex_frame, config=self.config, alignment=self.alignment
+            )
+        return self._motion
 
     def to_dict(self) -> dict[str, Any]:
         """The record kept in the trace and the report: frame numbers and the apex rule."""
@@ -197,6 +210,7 @@ def motion_evidence(
     size: int = 224,
     flow: str = "tvl1",
     config: Any = None,
+    result: Any = None,
 ) -> tuple[np.ndarray, list[dict[str, Any]], str]:
     """The colour map, region statistics and prompt text of onset → apex motion.
 
@@ -209,6 +223,8 @@ def motion_evidence(
         flow: optical-flow method (:func:`facscope.motion.flow.list_flows`) when no ``config``.
         config: the :class:`~facscope.motion.pipeline.MotionConfig` (``ClipFrames.config``);
             default: ``motion``'s defaults with ``flow`` at the alignment's size.
+        result: the pipeline's :class:`~facscope.motion.pipeline.MotionResult` of these frames,
+            when already computed (:meth:`ClipFrames.motion`); else it is computed here.
 
     Returns:
         (RGB picture, statistics as dicts, text for the model).
@@ -227,8 +243,9 @@ def motion_evidence(
         alignment = ClipAlignment(
             forward=alignment.forward, size=alignment.size, face=alignment.face
         )
-    cfg = config or MotionConfig(size=alignment.size, flow=flow)
-    result = analyse_pair(onset, apex, config=cfg, alignment=alignment)
+    if result is None:
+        cfg = config or MotionConfig(size=alignment.size, flow=flow)
+        result = analyse_pair(onset, apex, config=cfg, alignment=alignment)
     picture, stats = result.colormap, result.regions
     if region is not None:
         stats = [s for s in stats if s.region == region]

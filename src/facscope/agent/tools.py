@@ -272,14 +272,42 @@ class FaceTools:
         self.aligned_index = index
         self.measured = None
 
+    def _clip_frames(self) -> Any:
+        """The clip's :class:`~facscope.agent.motion.ClipFrames` (made from the onset and apex
+        when they were set directly)."""
+        if self.clip is None:
+            from facscope.agent.motion import ClipFrames
+
+            c = self.config
+            frames = [self.onset, self._require_image()]
+            self.clip = ClipFrames(frames, 0, 1, detector=c.detector, size=c.aligned_size)
+        return self.clip
+
+    def _strong_motion(self) -> list[dict[str, Any]] | None:
+        """A clip's strongly moving regions onset → apex (None for stills, or when the onset
+        shows no face to align the flow on)."""
+        if not self.is_clip:
+            return None
+        from facscope.motion.stats import strong_regions
+
+        try:
+            return strong_regions(self._clip_frames().motion().regions)
+        except FaceNotFoundError:
+            return None
+
     def _measurements(self) -> list[Any] | None:
-        """The aligned face's measured AUs (dense mesh; clip mode for clips), cached; None
-        when the landmarks extra is not installed or the face has no landmarks."""
+        """The aligned face's measured AUs (dense mesh; for clips the onset → apex change with
+        the flow's support, :func:`facscope.face.aus.flow_supported`), cached; None when the
+        landmarks extra is not installed or the face has no landmarks."""
         if self.measured is None and self.aligned is not None and not self.aligned.approximate:
+            from facscope.face.landmarks import landmarks_available
             from facscope.face.measure import measure_face
 
             face = self.faces[self.aligned_index]
-            self.measured = measure_face(self._require_image(), face, onset=self.onset) or []
+            flow = self._strong_motion() if landmarks_available() else None
+            self.measured = (
+                measure_face(self._require_image(), face, onset=self.onset, flow=flow) or []
+            )
         return self.measured or None
 
     def _au_observation(self, region: str) -> tuple[str, list[dict[str, Any]] | None]:
@@ -486,23 +514,18 @@ class FaceTools:
             )
         if region is not None and (not isinstance(region, str) or region not in REGION_NAMES):
             raise ToolError(f"unknown region {region!r}; choose one of: {', '.join(REGION_NAMES)}")
-        if self.clip is None:  # onset/apex set directly: align on the onset as motion does
-            from facscope.agent.motion import ClipFrames
-
-            c = self.config
-            frames = [self.onset, self._require_image()]
-            self.clip = ClipFrames(frames, 0, 1, detector=c.detector, size=c.aligned_size)
+        clip = self._clip_frames()
         try:
-            alignment = self.clip.alignment  # the onset's, as ``facscope motion`` aligns
+            result = clip.motion()  # aligned on the onset, as ``facscope motion`` aligns
         except FaceNotFoundError as exc:
             raise ToolError(str(exc)) from None
         picture, stats, text = motion_evidence(
             self.onset,
             self._require_image(),
-            alignment,
+            clip.alignment,
             region=region,
             size=self.config.view_size,
-            config=self.clip.config,
+            result=result,
         )
         return text, {"region": region, "stats": stats, "clip": self.clip.to_dict()}, [picture]
 

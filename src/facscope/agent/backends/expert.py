@@ -255,8 +255,6 @@ class ExpertBackend(Backend):
         measured = _measurements(records)
         if measured is not None:
             extra: tuple[int, ...] = ()
-            if motion and measured and measured[0].get("mode") == "clip":
-                measured = _with_flow(measured, motion)
             if motion:
                 from facscope.agent.motion import motion_aus
 
@@ -352,18 +350,6 @@ class ExpertBackend(Backend):
                 f"I answer {emotion} from the combined score."
             )
         return present, emotion
-
-
-def _with_flow(
-    measured: list[dict[str, Any]], motion: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """The clip's mesh measurements with the support of the regions the motion map shows moving
-    (:func:`facscope.motion.stats.strong_regions`, :func:`facscope.face.aus.flow_supported`)."""
-    from facscope.face.aus import AUMeasurement, flow_supported
-    from facscope.motion.stats import strong_regions
-
-    rows = [AUMeasurement(**m) for m in measured]
-    return [m.to_dict() for m in flow_supported(rows, strong_regions(motion))]
 
 
 def _measurements(records: list[Any]) -> list[dict[str, Any]] | None:
